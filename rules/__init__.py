@@ -1,0 +1,3 @@
+"""Eligibility and transfer-loss rules: rule-set files, safe evaluation,
+explained decisions.  Pure: no database; may use ``ledger.money`` only.
+"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -23,12 +23,12 @@ from babel.numbers import (
 )
 
 __all__ = [
+    "CurrencyError",
     "Money",
     "MoneyError",
-    "CurrencyError",
     "PrecisionError",
-    "currency_digits",
     "check_currency",
+    "currency_digits",
     "parse_amount",
     "to_decimal",
 ]
@@ -46,7 +46,7 @@ class PrecisionError(MoneyError):
     """More decimals than the currency has minor units for."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
@@ -61,7 +61,7 @@ def check_currency(code: object) -> str:
     return norm
 
 
-@lru_cache(maxsize=None)
+@cache
 def currency_digits(code: str) -> int:
     """Number of decimals of the currency's minor unit (EUR 2, XOF 0, KWD 3)."""
     return int(get_currency_precision(check_currency(code)))

@@ -1,0 +1,111 @@
+"""Database tables (SQLModel).  Every table of the project lives in this module.
+
+Amounts are BIGINT minor units, rates are text holding an exact Decimal (SQLite
+has no exact decimal type, and a float would round).  Journal rows are
+append-only: triggers created by the migrations refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _big(**kw: object) -> Column:  # type: ignore[type-arg]
+    return Column(BigInteger, **kw)  # type: ignore[arg-type]
+
+
+class Organisation(SQLModel, table=True):
+    """A union, the Network, a mutual or another body that holds or sends money."""
+
+    __tablename__ = "organisation"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    kind: str = Field(max_length=20)
+    country: str = Field(max_length=2)
+    currency: str = Field(max_length=3)
+    created_at: datetime
+
+
+class MemberCount(SQLModel, table=True):
+    """Members an organisation declares for a period ("2026" or "2026-03")."""
+
+    __tablename__ = "member_count"
+    __table_args__ = (UniqueConstraint("organisation_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    period: str = Field(max_length=7)
+    members: int = Field(sa_column=_big(nullable=False))
+    recorded_at: datetime
+
+
+class Account(SQLModel, table=True):
+    """A ledger account; ``balance_minor`` is maintained on posting (debit positive)."""
+
+    __tablename__ = "account"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=200)
+    type: str = Field(max_length=10)
+    currency: str = Field(max_length=3)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    iban: str | None = Field(default=None, max_length=34)
+    opened_on: date
+    closed_on: date | None = None
+    debits_minor: int = Field(default=0, sa_column=_big(nullable=False, default=0))
+    credits_minor: int = Field(default=0, sa_column=_big(nullable=False, default=0))
+    balance_minor: int = Field(default=0, sa_column=_big(nullable=False, default=0))
+
+
+class JournalEntry(SQLModel, table=True):
+    """A posted journal entry.  ``id`` is its position in the hash chain (1, 2, 3...)."""
+
+    __tablename__ = "journal_entry"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    entry_date: date = Field(index=True)
+    description: str = Field(max_length=500)
+    reference: str | None = Field(default=None, max_length=200)
+    kind: str = Field(default="standard", max_length=20)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    reverses_id: int | None = Field(default=None, foreign_key="journal_entry.id")
+    rate: str | None = Field(default=None, max_length=60)  # exact Decimal as text
+    created_at: datetime
+    created_by: str = Field(max_length=100)
+    content_hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Posting(SQLModel, table=True):
+    """One leg of a journal entry: a signed amount (debit positive) on one account."""
+
+    __tablename__ = "posting"
+    __table_args__ = (Index("ix_posting_account_entry", "account_id", "entry_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="journal_entry.id", index=True)
+    line_no: int
+    account_id: int = Field(foreign_key="account.id")
+    amount_minor: int = Field(sa_column=_big(nullable=False))
+    currency: str = Field(max_length=3)
+    memo: str | None = Field(default=None, max_length=500)
+    bank_ref: str | None = Field(default=None, max_length=200, index=True)
+
+
+class ChainHead(SQLModel, table=True):
+    """The single row every writer locks: last entry id and hash of the chain."""
+
+    __tablename__ = "chain_head"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_id: int = Field(sa_column=_big(nullable=False, default=0))
+    last_hash: str = Field(max_length=64)
+
+
+class ClosedPeriod(SQLModel, table=True):
+    """A period closed for posting: no entry dated on or before ``closed_through``."""
+
+    __tablename__ = "closed_period"
+    id: int | None = Field(default=None, primary_key=True)
+    closed_through: date
+    closed_at: datetime
+    closed_by: str = Field(max_length=100)

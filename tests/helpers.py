@@ -1,0 +1,31 @@
+"""Small builders shared by the tests (not fixtures: plain functions)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection
+
+from ledger import orgs
+from ledger.domain import EntryDraft, PostingDraft
+from ledger.money import Money
+
+
+def basic_chart(conn: Connection) -> None:
+    """Two organisations and a few accounts in EUR, CAD and XOF."""
+    orgs.add_org(conn, "Network", "network", "FR", "EUR")
+    orgs.add_org(conn, "CSQ", "union", "CA", "CAD", 48_000, "2026")
+    orgs.add_account(conn, "Assets:Bank:Network:EUR", "asset", "EUR", org="Network")
+    orgs.add_account(conn, "Assets:Bank:CSQ:CAD", "asset", "CAD", org="CSQ")
+    orgs.add_account(conn, "Assets:Bank:Mutual:XOF", "asset", "XOF")
+    orgs.add_account(conn, "Income:Contributions", "income", "EUR")
+    orgs.add_account(conn, "Income:Contributions:CSQ", "income", "CAD", org="CSQ")
+    orgs.add_account(conn, "Expenses:Bank fees", "expense", "EUR")
+
+
+def eur_entry(day: date, cents: int, key: str | None = None, desc: str = "Contribution") -> EntryDraft:
+    """A two-posting euro contribution of ``cents``."""
+    m = Money(cents, "EUR")
+    return EntryDraft(day, desc, (PostingDraft("Assets:Bank:Network:EUR", m),
+                                  PostingDraft("Income:Contributions", -m)),
+                      idempotency_key=key)

@@ -51,12 +51,26 @@ def check_account_code(code: str) -> str:
     return code
 
 
+# CLDR territories that are regions or placeholders, not countries.
+_NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+
+
 def check_country(code: str) -> str:
     """Validate an ISO 3166 alpha-2 country code (``BF``, ``CA``)."""
     norm = code.strip().upper()
-    if len(norm) != 2 or norm not in Locale("en").territories:
+    if len(norm) != 2 or norm not in Locale("en").territories or norm in _NOT_COUNTRIES:
         raise InvalidInputError(f"unknown country code {code!r} (ISO 3166 alpha-2, e.g. BF, CA)")
     return norm
+
+
+# IBAN lengths of the SWIFT registry for the countries the fund's banks are in
+# (others are checked by the mod-97 rule and the general pattern only).
+IBAN_LENGTHS = {
+    "AT": 20, "BE": 16, "BF": 28, "BJ": 28, "CH": 21, "CI": 28, "CM": 27, "CV": 25, "DE": 22,
+    "DK": 18, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "IE": 22, "IT": 27, "LU": 20, "MA": 28,
+    "ML": 28, "MR": 27, "NE": 28, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "SE": 24, "SN": 28,
+    "TG": 28, "TN": 24,
+}
 
 
 def normalise_iban(iban: str) -> str:
@@ -64,6 +78,11 @@ def normalise_iban(iban: str) -> str:
     s = re.sub(r"\s+", "", iban).upper()
     if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", s):
         raise InvalidInputError(f"invalid IBAN {iban!r}: expected country, check digits, account")
+    expected = IBAN_LENGTHS.get(s[:2])
+    if expected is not None and len(s) != expected:
+        raise InvalidInputError(
+            f"invalid IBAN {iban!r}: a {s[:2]} IBAN has {expected} characters, not {len(s)}"
+        )
     rearranged = s[4:] + s[:4]
     digits = "".join(str(int(ch, 36)) for ch in rearranged)
     if int(digits) % 97 != 1:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from ledger.db import is_postgres
 from ledger.domain import EntryDraft, PostedEntry, PostingDraft
@@ -51,22 +51,27 @@ def current_actor(actor: str | None = None) -> str:
 
 # -- hashing -----------------------------------------------------------------
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def content_hash(draft: EntryDraft) -> str:
-    """SHA-256 of an entry's canonical content (what it says, not where it sits)."""
-    doc = {
-        "date": draft.entry_date.isoformat(),
-        "description": draft.description,
-        "reference": draft.reference,
-        "kind": draft.kind,
-        "reverses": draft.reverses_id,
-        "rate": None if draft.rate is None else str(draft.rate),
-        "postings": [
-            [p.account, p.amount.minor, p.amount.currency, p.memo, p.bank_ref]
-            for p in draft.postings
-        ],
-    }
-    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    """SHA-256 of an entry's canonical content (what it says, not where it sits).
+
+    The canonical form is a JSON array in a fixed field order: date,
+    description, reference, kind, reversed entry, rate, then the postings
+    as [account, minor units, currency, memo, bank reference].
+    """
+    doc = [
+        draft.entry_date.isoformat(),
+        draft.description,
+        draft.reference,
+        draft.kind,
+        draft.reverses_id,
+        None if draft.rate is None else str(draft.rate),
+        [[p.account, p.amount.minor, p.amount.currency, p.memo, p.bank_ref]
+         for p in draft.postings],
+    ]
+    return hashlib.sha256(_CANONICAL.encode(doc).encode("utf-8")).hexdigest()
 
 
 def chain_hash(
@@ -240,14 +245,38 @@ def post_many(
         created.append(True)
 
     if entry_rows:
-        for i in range(0, len(entry_rows), _CHUNK):
-            conn.execute(insert(JournalEntry), entry_rows[i : i + _CHUNK])
-        for i in range(0, len(posting_rows), _CHUNK * 2):
-            conn.execute(insert(Posting), posting_rows[i : i + _CHUNK * 2])
+        bulk_insert(conn, JournalEntry.__table__, entry_rows)
+        bulk_insert(conn, Posting.__table__, posting_rows)
         _apply_deltas(conn, deltas)
         conn.execute(update(ChainHead).where(ChainHead.id == 1)
                      .values(last_id=last_id, last_hash=last_hash))
     return PostResult(tuple(ids), tuple(created))
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, object]]) -> None:
+    """Insert many rows with one driver-level ``executemany`` per chunk.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert
+    itself at 10^5 rows; values go through each column's own bind processor,
+    so what is stored is exactly what an ORM insert would store.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    cols = list(rows[0].keys())
+    procs = [table.c[c].type.bind_processor(dialect) for c in cols]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
+           f"VALUES ({', '.join([mark] * len(cols))})")
+    plain = all(p is None for p in procs)
+    for i in range(0, len(rows), _CHUNK):
+        chunk = rows[i : i + _CHUNK]
+        if plain:
+            params = [tuple(r[c] for c in cols) for r in chunk]
+        else:
+            params = [tuple(v if p is None or v is None else p(v)
+                            for p, v in zip(procs, (r[c] for c in cols))) for r in chunk]
+        conn.exec_driver_sql(sql, params)
 
 
 def _apply_deltas(conn: Connection, deltas: dict[int, list[int]]) -> None:

@@ -259,11 +259,15 @@ class _Valuer:
         self.used: dict[tuple[str, date], Rate] = {}
 
     def _note(self, currency: str, on: date) -> Rate:
+        """Look the rate up (raising if missing or stale) and remember it."""
         rate = self.rates.lookup(currency, on, self.max_age_days)
-        self.used.setdefault((rate.currency, rate.date), rate)
+        if rate.currency != EUR:  # 1 EUR = 1 EUR traces nothing
+            self.used.setdefault((rate.currency, rate.date), rate)
         return rate
 
     def eur(self, money: Money, on: date) -> Money:
+        if not money:
+            return Money.zero(EUR)  # nothing to value: no rate needed, none refused
         self._note(money.currency, on)
         return self.rates.to_eur(money, on, self.max_age_days)
 
@@ -332,9 +336,7 @@ def compute_loss(
         before = rf_a + im_a
         after = rf_b + im_b
         if before > sent:
-            raise TransferFactsError(
-                f"deductions of {before} are larger than the {sent} sent"
-            )
+            raise TransferFactsError(f"deductions of {before} are larger than the {sent} sent")
         expected = value.convert(sent - before, b, sent_on)
         margin = expected - after - received
         unexplained = Money.zero(b)
@@ -348,8 +350,7 @@ def compute_loss(
     notes: list[str] = []
     if facts.charge_bearer == "OUR" and (before or after):
         notes.append(
-            "charge bearer OUR: the sender pays every charge, "
-            "yet charges were deducted on the way"
+            "charge bearer OUR: the sender pays every charge, yet charges were deducted on the way"
         )
     if facts.charge_bearer == "BEN" and sender_fees:
         notes.append(

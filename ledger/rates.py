@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_RATE_FILE_BYTES",
     "ECB_SOURCE",
     "EUR",
+    "EUR_SOURCE",
     "FIXED_PARITIES",
     "FIXED_PARITY_SOURCE",
     "Rate",
@@ -70,6 +71,7 @@ FIXED_PARITIES: Mapping[str, Decimal] = {
 }
 FIXED_PARITY_SOURCE = "fixed parity"
 ECB_SOURCE = "ECB"
+EUR_SOURCE = "euro"  # 1 EUR = 1 EUR by definition
 
 #: Default maximum age of a rate: a week covers weekends and the ECB's holidays.
 DEFAULT_MAX_AGE_DAYS = 7
@@ -187,9 +189,17 @@ _MONTHS = {
     name: i
     for i, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
         ],
         start=1,
@@ -280,9 +290,7 @@ class _Collector:
         self.rates.append(Rate(day, currency, value, self.source))
 
 
-def _header_currencies(
-    cells: list[str], out: _Collector, line: int
-) -> list[tuple[int, str]]:
+def _header_currencies(cells: list[str], out: _Collector, line: int) -> list[tuple[int, str]]:
     """Columns of a wide ECB header that hold a usable currency, as (index, code)."""
     columns: list[tuple[int, str]] = []
     for index, cell in enumerate(cells[1:], start=1):
@@ -561,9 +569,7 @@ def read_rates_file(path: str | Path, *, max_bytes: int | None = None) -> RatesR
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return RatesReadResult(
-            (), (RateDiagnostic(name, line, "not UTF-8 text"),), "unknown"
-        )
+        return RatesReadResult((), (RateDiagnostic(name, line, "not UTF-8 text"),), "unknown")
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     header = [c.strip().lower() for c in first.split(",")]
     if all(c in header for c in _SIMPLE_COLUMNS):
@@ -597,9 +603,7 @@ class RateTable:
         self._build((r.date, r.currency, r.per_eur, r.source) for r in rates)
 
     @classmethod
-    def from_rows(
-        cls, rows: Iterable[tuple[date, str, Decimal]], source: str = ""
-    ) -> RateTable:
+    def from_rows(cls, rows: Iterable[tuple[date, str, Decimal]], source: str = "") -> RateTable:
         """Build from ``(date, currency, per_eur)`` rows, e.g. a database query."""
         table = cls.__new__(cls)
         table._build((d, c, v, source) for d, c, v in rows)
@@ -616,11 +620,13 @@ class RateTable:
                 continue
             if type(value) is not Decimal:
                 # A rate from a database may arrive as text; never as a float.
-                if isinstance(value, str):
-                    value = Decimal(value)
-                else:
+                if not isinstance(value, str):
                     raise TypeError(f"rate for {code} on {day}: expected Decimal, got {value!r}")
-            if not value.is_finite() or value <= 0:
+                parsed = _parse_rate(value.strip())
+                if parsed is None:
+                    raise ValueError(f"rate for {code} on {day}: not a positive rate: {value!r}")
+                value = parsed
+            elif not value.is_finite() or value <= 0:
                 raise ValueError(f"rate for {code} on {day}: must be positive, got {value}")
             by_currency.setdefault(code, {})[day] = (value, source)
         self._dates: dict[str, list[date]] = {}
@@ -651,7 +657,7 @@ class RateTable:
         """
         code = check_currency(currency)
         if code == EUR:
-            return Rate(on, EUR, _ONE, FIXED_PARITY_SOURCE)
+            return Rate(on, EUR, _ONE, EUR_SOURCE)
         parity = FIXED_PARITIES.get(code)
         if parity is not None:
             return Rate(on, code, parity, FIXED_PARITY_SOURCE)

@@ -109,3 +109,80 @@ class ClosedPeriod(SQLModel, table=True):
     closed_through: date
     closed_at: datetime
     closed_by: str = Field(max_length=100)
+
+
+# -- bank statements (imports) ------------------------------------------------
+
+class BankImport(SQLModel, table=True):
+    """One run of ``solidarity import`` for one file: what, who, when, counts."""
+
+    __tablename__ = "bank_import"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    file_name: str = Field(max_length=500)
+    sha256: str = Field(max_length=64, index=True)
+    format: str = Field(max_length=40)
+    profile: str | None = Field(default=None, max_length=100)
+    actor: str = Field(max_length=100)
+    imported_at: datetime
+    statements: int
+    lines: int
+    new_lines: int
+    known_lines: int
+
+
+class BankStatement(SQLModel, table=True):
+    """A statement as stated by the bank: period and opening/closing balances."""
+
+    __tablename__ = "bank_statement"
+    __table_args__ = (UniqueConstraint("account_id", "statement_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    statement_key: str = Field(max_length=64)
+    bank_statement_id: str | None = Field(default=None, max_length=200)
+    currency: str = Field(max_length=3)
+    period_start: date | None = None
+    period_end: date | None = None
+    opening_date: date | None = None
+    opening_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    closing_date: date | None = None
+    closing_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    format: str = Field(max_length=40)
+    import_id: int = Field(foreign_key="bank_import.id")
+
+
+class StatementLine(SQLModel, table=True):
+    """One bank line, kept with its raw content and where it came from.  Append-only."""
+
+    __tablename__ = "statement_line"
+    __table_args__ = (
+        UniqueConstraint("account_id", "line_key"),
+        Index("ix_statement_line_account_match", "account_id", "match_key"),
+        Index("ix_statement_line_account_date", "account_id", "booking_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    statement_id: int = Field(foreign_key="bank_statement.id")
+    import_id: int = Field(foreign_key="bank_import.id")
+    line_key: str = Field(max_length=80)
+    match_key: str = Field(max_length=64)
+    booking_date: date
+    value_date: date | None = None
+    amount_minor: int = Field(sa_column=_big(nullable=False))
+    currency: str = Field(max_length=3)
+    counterparty_name: str = Field(default="", max_length=500)
+    counterparty_account: str = Field(default="", max_length=100)
+    reference: str = Field(default="", max_length=500)
+    remittance: str = Field(default="", max_length=2000)
+    bank_transaction_id: str = Field(default="", max_length=200)
+    bank_code: str = Field(default="", max_length=100)
+    charges_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    charges_currency: str | None = Field(default=None, max_length=3)
+    instructed_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    instructed_currency: str | None = Field(default=None, max_length=3)
+    exchange_rate: str | None = Field(default=None, max_length=60)
+    reversal: bool = False
+    source_file: str = Field(max_length=500)
+    source_line: int | None = None
+    source_location: str | None = Field(default=None, max_length=300)
+    raw: str = Field(default="", max_length=20000)

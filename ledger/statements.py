@@ -1,0 +1,380 @@
+"""Storing bank statements: idempotent, atomic, continuity-checked.
+
+The readers in ``imports`` turn files into statements; this module stores them
+against a ledger bank account.  It reads them through the small protocols
+below, so the ledger core does not import the readers (the CLI wires them).
+
+Each line gets two keys:
+
+* ``line_key`` — the bank's transaction id when present, else a fingerprint of
+  account, dates, amount, counterparty and reference plus the occurrence
+  number among identical lines of the statement;
+* ``match_key`` — account, booking date, amount and the occurrence among lines
+  of the same date and amount: it does not depend on how a format spells the
+  counterparty, so the same period imported from another format is recognised.
+
+A line whose either key is already stored for the account is *already known*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, insert, select
+
+from ledger.errors import LedgerError, NotFoundError
+from ledger.journal import bulk_insert, current_actor
+from ledger.money import Money
+from ledger.tables import Account, BankImport, BankStatement
+from ledger.tables import StatementLine as LineRow
+
+
+class _Origin(Protocol):
+    file: str
+    line: int | None
+    location: str | None
+    raw: str
+
+
+class LineLike(Protocol):
+    """What storage reads from a statement line (``imports.model.StatementLine``)."""
+
+    account: str
+    booking_date: date
+    value_date: date | None
+    amount: Money
+    counterparty_name: str
+    counterparty_account: str
+    reference: str
+    remittance: str
+    bank_transaction_id: str
+    bank_code: str
+    charges: Money | None
+    instructed_amount: Money | None
+    exchange_rate: Decimal | None
+    reversal: bool
+    origin: _Origin
+
+    def fingerprint(self, occurrence: int) -> str: ...
+
+
+class _Balance(Protocol):
+    date: date
+    amount: Money
+
+
+class StatementLike(Protocol):
+    """What storage reads from a statement (``imports.model.Statement``)."""
+
+    account: str
+    currency: str
+    lines: Sequence[LineLike]
+    statement_id: str
+    opening: _Balance | None
+    closing: _Balance | None
+    period_start: date | None
+    period_end: date | None
+    format: str
+
+
+class ImportRefused(LedgerError):
+    """An import refused as a whole; ``problems`` lists every ``file:line: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class FileOutcome:
+    """Counts for one imported file."""
+
+    file: str
+    sha256: str
+    format: str
+    statements: int = 0
+    lines: int = 0
+    new: int = 0
+    already_known: int = 0
+
+
+@dataclass
+class ImportOutcome:
+    """Counts for a whole import command, plus warnings kept from the readers."""
+
+    files: list[FileOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def totals(self) -> dict[str, int]:
+        """Statements, lines, new and already-known lines over all files."""
+        return {
+            "statements": sum(f.statements for f in self.files),
+            "lines": sum(f.lines for f in self.files),
+            "new": sum(f.new for f in self.files),
+            "already_known": sum(f.already_known for f in self.files),
+        }
+
+
+def _h(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+def line_keys(account_id: int, st: StatementLike) -> list[tuple[str, str]]:
+    """``(line_key, match_key)`` of every line of a statement, in order."""
+    seen_fp: Counter[tuple[Any, ...]] = Counter()
+    seen_match: Counter[tuple[Any, ...]] = Counter()
+    out = []
+    for ln in st.lines:
+        ident = (ln.booking_date, ln.value_date, ln.amount.minor, ln.counterparty_name.strip().casefold(),
+                 ln.counterparty_account, ln.reference.strip())
+        seen_fp[ident] += 1
+        mk = (ln.booking_date, ln.amount.minor)
+        seen_match[mk] += 1
+        txid = ln.bank_transaction_id.strip()
+        key = f"id:{txid}" if txid else f"fp:{ln.fingerprint(seen_fp[ident])[:60]}"
+        out.append((key, _h(account_id, ln.booking_date.isoformat(), ln.amount.minor,
+                            ln.amount.currency, seen_match[mk])))
+    return out
+
+
+def _norm_account(s: str) -> str:
+    return "".join(s.split()).upper()
+
+
+def _account(conn: Connection, code: str) -> tuple[int, str, str | None]:
+    row = conn.execute(select(Account.id, Account.currency, Account.iban, Account.type)
+                       .where(Account.code == code)).first()
+    if row is None:
+        raise NotFoundError(f"--account: unknown account {code!r} (see `solidarity account list`)")
+    if row[3] != "asset":
+        raise LedgerError(f"--account: {code!r} is a {row[3]} account; statements go on a bank "
+                          "(asset) account")
+    return int(row[0]), row[1], row[2]
+
+
+def check_statements(
+    conn: Connection, account_id: int, currency: str, iban: str | None,
+    statements: Sequence[StatementLike], allow_gap: bool,
+) -> list[str]:
+    """Every problem that refuses these statements: account, currency, continuity."""
+    problems: list[str] = []
+    for st in statements:
+        where = _where(st)
+        stated = _norm_account(st.account or "")
+        if iban and stated and stated != iban and not stated.endswith(iban[-10:]):
+            problems.append(f"{where}: statement is for account {st.account}, but the ledger "
+                            f"account's IBAN is {iban}")
+        for ln in st.lines:
+            if ln.amount.currency != currency:
+                problems.append(f"{ln.origin.file}:{ln.origin.line}: line in {ln.amount.currency} "
+                                f"but the account holds {currency}")
+        if _stated_in(st.opening, currency) and _stated_in(st.closing, currency) and not allow_gap:
+            assert st.opening is not None and st.closing is not None
+            total = sum(ln.amount.minor for ln in st.lines if ln.amount.currency == currency)
+            if st.opening.amount.minor + total != st.closing.amount.minor:
+                problems.append(
+                    f"{where}: opening {st.opening.amount} on {st.opening.date} + lines "
+                    f"{Money(total, currency)} != closing {st.closing.amount} on {st.closing.date}"
+                    " (use --allow-gap to import anyway)")
+    if not allow_gap:
+        problems += _continuity(conn, account_id, statements)
+    return problems
+
+
+def _stated_in(balance: _Balance | None, currency: str) -> bool:
+    """A stated balance usable for checks: present and in the account's currency
+    (a balance in another currency is reported by the reader as a warning)."""
+    return balance is not None and balance.amount.currency == currency
+
+
+def _continuity(conn: Connection, account_id: int, statements: Sequence[StatementLike]) -> list[str]:
+    """A statement's opening must equal the previous statement's closing for the account."""
+    stored = [
+        (r[0], int(r[1]), r[2])
+        for r in conn.execute(select(BankStatement.closing_date, BankStatement.closing_minor,
+                                     BankStatement.period_start)
+                              .where(BankStatement.account_id == account_id,
+                                     BankStatement.closing_date.is_not(None)))
+    ]
+    chain = stored + [(s.closing.date, s.closing.amount.minor, s.period_start)
+                      for s in statements if s.closing is not None
+                      and _stated_in(s.closing, s.currency)]
+    problems = []
+    for st in statements:
+        if st.opening is None or not _stated_in(st.opening, st.currency):
+            continue
+        opening_day = st.opening.date
+        earlier = [c for c in chain if c[0] is not None and c[0] <= opening_day
+                   and (c[2] is None or c[2] < opening_day)]
+        if not earlier:
+            continue
+        prev_date, prev_minor, _ = max(earlier, key=lambda c: c[0])
+        if (opening_day - prev_date).days > 1 and prev_date != opening_day:
+            # Statements are not consecutive: a gap in coverage, said with dates.
+            problems.append(
+                f"{_where(st)}: gap: the previous statement closes on {prev_date}, this one opens "
+                f"on {opening_day} (use --allow-gap if the account had no movement)")
+            continue
+        if prev_minor != st.opening.amount.minor:
+            cur = st.opening.amount.currency
+            problems.append(
+                f"{_where(st)}: opening balance {st.opening.amount} on {opening_day} does not equal "
+                f"the previous closing balance {Money(prev_minor, cur)} on {prev_date} "
+                "(use --allow-gap to import anyway)")
+    return problems
+
+
+def _where(st: StatementLike) -> str:
+    if st.lines:
+        return st.lines[0].origin.file
+    origin = getattr(st, "origin", None)
+    return origin.file if origin is not None else "statement"
+
+
+def _existing(conn: Connection, account_id: int, keys: list[tuple[str, str]],
+              lo: date, hi: date) -> tuple[set[str], set[str]]:
+    line_keys_: set[str] = set()
+    match_keys: set[str] = set()
+    ids = [k for k, _ in keys if k.startswith("id:")]
+    for lk, mk in conn.execute(
+        select(LineRow.line_key, LineRow.match_key).where(
+            LineRow.account_id == account_id, LineRow.booking_date >= lo, LineRow.booking_date <= hi)
+    ):
+        line_keys_.add(lk)
+        match_keys.add(mk)
+    # A bank id is unique whatever the date the other export gave it.
+    for i in range(0, len(ids), 900):
+        line_keys_.update(r[0] for r in conn.execute(
+            select(LineRow.line_key).where(LineRow.account_id == account_id,
+                                           LineRow.line_key.in_(ids[i : i + 900]))))
+    return line_keys_, match_keys
+
+
+def store_file(
+    conn: Connection,
+    account_code: str,
+    file_name: str,
+    sha256: str,
+    fmt: str,
+    statements: Sequence[StatementLike],
+    *,
+    profile: str | None = None,
+    actor: str | None = None,
+    allow_gap: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> FileOutcome:
+    """Store one file's statements in the caller's transaction (raises ImportRefused)."""
+    account_id, currency, iban = _account(conn, account_code)
+    problems = check_statements(conn, account_id, currency, iban, statements, allow_gap)
+    if problems:
+        raise ImportRefused(problems)
+    outcome = FileOutcome(file_name, sha256, fmt, statements=len(statements))
+    now = datetime.now(UTC)
+    import_id = conn.execute(insert(BankImport).values(
+        account_id=account_id, file_name=file_name[:500], sha256=sha256, format=fmt[:40],
+        profile=profile, actor=current_actor(actor), imported_at=now,
+        statements=0, lines=0, new_lines=0, known_lines=0,
+    ).returning(BankImport.id)).scalar_one()
+    all_dates = [ln.booking_date for st in statements for ln in st.lines]
+    for st in statements:
+        keys = line_keys(account_id, st)
+        outcome.lines += len(keys)
+        st_id = _statement_row(conn, account_id, st, fmt, import_id)
+        if not keys:
+            continue
+        known_l, known_m = _existing(conn, account_id, keys, min(all_dates), max(all_dates))
+        rows = []
+        for ln, (lk, mk) in zip(st.lines, keys):
+            if lk in known_l or mk in known_m:
+                outcome.already_known += 1
+                continue
+            known_l.add(lk)
+            known_m.add(mk)
+            rows.append(_row(ln, account_id, st_id, import_id, lk, mk))
+        bulk_insert(conn, LineRow.__table__, rows)
+        outcome.new += len(rows)
+        if progress:
+            progress(len(keys))
+    conn.execute(BankImport.__table__.update().where(BankImport.__table__.c.id == import_id).values(
+        statements=outcome.statements, lines=outcome.lines, new_lines=outcome.new,
+        known_lines=outcome.already_known))
+    return outcome
+
+
+def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: str,
+                   import_id: int) -> int:
+    op = st.opening if _stated_in(st.opening, st.currency) else None
+    cl = st.closing if _stated_in(st.closing, st.currency) else None
+    key = _h(st.statement_id or "", st.period_start, st.period_end,
+             op.date if op else None, op.amount.minor if op else None,
+             cl.date if cl else None, cl.amount.minor if cl else None,
+             "" if (st.statement_id or op or cl) else ",".join(
+                 k for k, _ in line_keys(account_id, st)))
+    existing = conn.execute(select(BankStatement.id).where(
+        BankStatement.account_id == account_id, BankStatement.statement_key == key)).first()
+    if existing:
+        return int(existing[0])
+    return int(conn.execute(insert(BankStatement).values(
+        account_id=account_id, statement_key=key, bank_statement_id=(st.statement_id or None),
+        currency=st.currency, period_start=st.period_start, period_end=st.period_end,
+        opening_date=op.date if op else None, opening_minor=op.amount.minor if op else None,
+        closing_date=cl.date if cl else None, closing_minor=cl.amount.minor if cl else None,
+        format=fmt[:40], import_id=import_id,
+    ).returning(BankStatement.id)).scalar_one())
+
+
+def _row(ln: LineLike, account_id: int, st_id: int, import_id: int, lk: str, mk: str) -> dict[str, Any]:
+    return {
+        "account_id": account_id, "statement_id": st_id, "import_id": import_id,
+        "line_key": lk, "match_key": mk, "booking_date": ln.booking_date,
+        "value_date": ln.value_date, "amount_minor": ln.amount.minor,
+        "currency": ln.amount.currency, "counterparty_name": ln.counterparty_name[:500],
+        "counterparty_account": ln.counterparty_account[:100], "reference": ln.reference[:500],
+        "remittance": ln.remittance[:2000], "bank_transaction_id": ln.bank_transaction_id[:200],
+        "bank_code": ln.bank_code[:100],
+        "charges_minor": ln.charges.minor if ln.charges else None,
+        "charges_currency": ln.charges.currency if ln.charges else None,
+        "instructed_minor": ln.instructed_amount.minor if ln.instructed_amount else None,
+        "instructed_currency": ln.instructed_amount.currency if ln.instructed_amount else None,
+        "exchange_rate": str(ln.exchange_rate) if ln.exchange_rate is not None else None,
+        "reversal": bool(ln.reversal), "source_file": ln.origin.file[:500],
+        "source_line": ln.origin.line, "source_location": (ln.origin.location or "")[:300] or None,
+        "raw": (ln.origin.raw or "")[:20000],
+    }
+
+
+def count_lines(conn: Connection, account_code: str | None = None) -> int:
+    """How many statement lines are stored (for one account, or all)."""
+    q = select(func.count()).select_from(LineRow)
+    if account_code:
+        q = q.join(Account, Account.id == LineRow.account_id).where(Account.code == account_code)
+    return int(conn.execute(q).scalar_one())
+
+
+def list_imports(conn: Connection) -> list[dict[str, Any]]:
+    """The import log: file, SHA-256, who, when and counts."""
+    b = BankImport.__table__.c
+    q = (select(b.id, Account.code.label("account"), b.file_name.label("file"), b.sha256,
+                b.format, b.actor, b.imported_at, b.lines, b.new_lines.label("new"),
+                b.known_lines.label("already_known"))
+         .join(Account, Account.id == b.account_id).order_by(b.id))
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def iter_lines(conn: Connection, account_code: str, start: date | None = None,
+               end: date | None = None) -> Iterable[Any]:
+    """Stored lines of an account, by date (for reconciliation and reports)."""
+    q = (select(LineRow).join(Account, Account.id == LineRow.account_id)
+         .where(Account.code == account_code).order_by(LineRow.booking_date, LineRow.id))
+    if start:
+        q = q.where(LineRow.booking_date >= start)
+    if end:
+        q = q.where(LineRow.booking_date <= end)
+    return conn.execute(q).mappings().all()

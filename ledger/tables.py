@@ -186,3 +186,166 @@ class StatementLine(SQLModel, table=True):
     source_line: int | None = None
     source_location: str | None = Field(default=None, max_length=300)
     raw: str = Field(default="", max_length=20000)
+
+
+# -- reconciliation ------------------------------------------------------------
+
+class ReconMatch(SQLModel, table=True):
+    """A stored match between bank lines and postings of one account.
+
+    Undoing a match stamps ``undone_at``; the row stays as the audit trail.
+    """
+
+    __tablename__ = "recon_match"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    stage: int  # 1 exact key, 2 amount+date+text, 3 one-to-many, 4 posting rule, 0 manual
+    method: str = Field(max_length=10)  # auto | manual | rule | writeoff
+    score: str | None = Field(default=None, max_length=20)  # exact Decimal as text
+    reason: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=100)
+    created_at: datetime
+    undone_at: datetime | None = None
+    undone_by: str | None = Field(default=None, max_length=100)
+
+
+class ReconMatchLine(SQLModel, table=True):
+    """A bank line belonging to a match."""
+
+    __tablename__ = "recon_match_line"
+    match_id: int = Field(foreign_key="recon_match.id", primary_key=True)
+    line_id: int = Field(foreign_key="statement_line.id", primary_key=True, index=True)
+
+
+class ReconMatchPosting(SQLModel, table=True):
+    """A ledger posting belonging to a match."""
+
+    __tablename__ = "recon_match_posting"
+    match_id: int = Field(foreign_key="recon_match.id", primary_key=True)
+    posting_id: int = Field(foreign_key="posting.id", primary_key=True, index=True)
+
+
+# -- reference rates, pledges, transfers --------------------------------------
+
+class ReferenceRate(SQLModel, table=True):
+    """A reference rate: units of ``currency`` per euro on ``rate_date`` (exact text)."""
+
+    __tablename__ = "reference_rate"
+    __table_args__ = (UniqueConstraint("rate_date", "currency"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rate_date: date = Field(index=True)
+    currency: str = Field(max_length=3)
+    per_eur: str = Field(max_length=40)
+    source: str = Field(max_length=100)
+    imported_at: datetime
+
+
+class Pledge(SQLModel, table=True):
+    """A union's pledge: ``rate_minor`` per member per ``frequency`` over a period."""
+
+    __tablename__ = "pledge"
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    period_start: date
+    period_end: date
+    rate_minor: int = Field(sa_column=_big(nullable=False))
+    currency: str = Field(max_length=3)
+    frequency: str = Field(max_length=10)  # year | month
+    members: int = Field(sa_column=_big(nullable=False))
+    note: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=100)
+    created_at: datetime
+
+
+class Transfer(SQLModel, table=True):
+    """A two-phase transfer hop: pending (in transit) → settled or void.
+
+    The money moves only through journal entries (send, receive, void); this
+    row is the workflow record that ties them to bank lines and measured loss.
+    """
+
+    __tablename__ = "transfer"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=100, unique=True)
+    status: str = Field(max_length=10, index=True)  # pending | settled | void
+    origin_org_id: int = Field(foreign_key="organisation.id")
+    destination_org_id: int = Field(foreign_key="organisation.id")
+    source_org_id: int | None = Field(default=None, foreign_key="organisation.id")
+    previous_id: int | None = Field(default=None, foreign_key="transfer.id")
+    charge_bearer: str = Field(max_length=3)
+    send_date: date
+    sender_account_id: int = Field(foreign_key="account.id")
+    sent_minor: int = Field(sa_column=_big(nullable=False))
+    sent_currency: str = Field(max_length=3)
+    sender_fee_minor: int = Field(default=0, sa_column=_big(nullable=False, default=0))
+    sender_fee_currency: str = Field(max_length=3)
+    send_entry_id: int = Field(foreign_key="journal_entry.id")
+    send_line_id: int | None = Field(default=None, foreign_key="statement_line.id")
+    receive_date: date | None = None
+    receiver_account_id: int | None = Field(default=None, foreign_key="account.id")
+    received_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    received_currency: str | None = Field(default=None, max_length=3)
+    receiver_fee_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    intermediary_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    intermediary_currency: str | None = Field(default=None, max_length=3)
+    receive_entry_id: int | None = Field(default=None, foreign_key="journal_entry.id")
+    receive_line_id: int | None = Field(default=None, foreign_key="statement_line.id")
+    void_date: date | None = None
+    void_entry_id: int | None = Field(default=None, foreign_key="journal_entry.id")
+    value_sent_eur_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    value_received_eur_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    loss_eur_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    fees_eur_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    exchange_eur_minor: int | None = Field(default=None, sa_column=_big(nullable=True))
+    days_in_transit: int | None = None
+    override_id: int | None = Field(default=None, foreign_key="eligibility_override.id")
+    created_by: str = Field(max_length=100)
+    created_at: datetime
+
+
+# -- eligibility --------------------------------------------------------------
+
+class OrgFact(SQLModel, table=True):
+    """A fact about an organisation, holding from ``as_of``, with its evidence.  Append-only:
+    a correction is a newer row for the same fact and date."""
+
+    __tablename__ = "org_fact"
+    __table_args__ = (Index("ix_org_fact_org_fact", "organisation_id", "fact", "as_of"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    fact: str = Field(max_length=100)
+    value: str = Field(max_length=2000)  # JSON-encoded typed value
+    as_of: date
+    evidence: str = Field(default="", max_length=1000)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime
+
+
+class EligibilityDecision(SQLModel, table=True):
+    """A stored eligibility decision with the rule set it used.  Append-only."""
+
+    __tablename__ = "eligibility_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    as_of: date
+    outcome: str = Field(max_length=30)
+    ruleset_name: str = Field(max_length=200)
+    ruleset_version: str = Field(max_length=50)
+    ruleset_hash: str = Field(max_length=64)
+    detail: str  # JSON of the per-rule results
+    decided_by: str = Field(max_length=100)
+    decided_at: datetime
+
+
+class EligibilityOverride(SQLModel, table=True):
+    """The Network proceeding despite a refusal: who, why, over which rules.  Append-only."""
+
+    __tablename__ = "eligibility_override"
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    decision_id: int | None = Field(default=None, foreign_key="eligibility_decision.id")
+    action: str = Field(max_length=200)  # e.g. "transfer T-2026-004"
+    failed_rules: str = Field(max_length=2000)
+    reason: str = Field(max_length=2000)
+    actor: str = Field(max_length=100)
+    created_at: datetime

@@ -137,8 +137,17 @@ def _conversions(conn: Any, actor: str | None) -> int:
     return n
 
 
-#: Steps later features append to: (label, function(conn, folder, actor) -> str | None).
-EXTRA_STEPS: list[Callable[..., str | None]] = []
+#: Steps later features add with :func:`add_step`: ``(order, step)`` where
+#: ``step(engine, folder, actor, lang, result) -> str | None`` returns a line for
+#: the summary.  Order: 10 imports, 20 eligibility, 30 flows, 40 reconciliation,
+#: 50 reports.
+EXTRA_STEPS: list[tuple[int, Callable[..., str | None]]] = []
+
+
+def add_step(order: int, step: Callable[..., str | None]) -> None:
+    """Register a demo step (idempotent: the same function is added once)."""
+    if all(s is not step for _, s in EXTRA_STEPS):
+        EXTRA_STEPS.append((order, step))
 
 
 def run_demo(
@@ -170,7 +179,7 @@ def run_demo(
         n = _conversions(conn, actor)
         result.steps.append(f"{n} currency conversions toward the Network")
         say(result.steps[-1])
-    for step in EXTRA_STEPS:
+    for _order, step in sorted(EXTRA_STEPS, key=lambda s: s[0]):
         label = step(engine, folder, actor, lang, result)
         if label:
             result.steps.append(label)

@@ -46,6 +46,7 @@ __all__ = [
     "TransferLoss",
     "TransferLossError",
     "TransferPendingError",
+    "accounts_to_open",
     "compute_loss",
     "loss_account",
     "send_postings",
@@ -495,6 +496,27 @@ def void_postings(
         PostingDraft(sender_account, facts.sent),
         PostingDraft(accounts.transit_account(facts.sent.currency), -facts.sent),
     )
+
+
+def accounts_to_open(
+    postings: Iterable[PostingDraft], accounts: TransferAccounts = DEFAULT_ACCOUNTS
+) -> list[tuple[str, str, str]]:
+    """``(code, type, currency)`` of the transit, trading and loss accounts among
+    ``postings`` (types as :class:`ledger.domain.AccountType` values: "asset",
+    "equity", "expense"), in first-use order; bank accounts are the caller's."""
+    kinds = (
+        (accounts.transit, "asset"),
+        (accounts.trading, "equity"),
+        (accounts.fees, "expense"),
+        (accounts.exchange, "expense"),
+    )
+    out: dict[str, tuple[str, str, str]] = {}
+    for p in postings:
+        prefix, _, currency = p.account.rpartition(":")
+        for root, kind in kinds:
+            if prefix == root and currency == p.amount.currency and p.account not in out:
+                out[p.account] = (p.account, kind, currency)
+    return list(out.values())
 
 
 def sums_by_currency(postings: Iterable[PostingDraft]) -> dict[str, Money]:

@@ -304,6 +304,9 @@ def _header_currencies(cells: list[str], out: _Collector, line: int) -> list[tup
             continue
         if out.overridden(code, line):
             continue
+        if any(code == seen for _, seen in columns):
+            out.error(line, f"column {index + 1}: {code} appears twice in the header")
+            continue
         columns.append((index, code))
     return columns
 
@@ -384,7 +387,12 @@ class _StopParsing(Exception):
 
 
 class _EcbXmlHandler(ContentHandler):
-    """SAX handler for the ECB's gesmes envelope: ``Cube time=`` holds ``Cube currency= rate=``."""
+    """SAX handler for the ECB's gesmes envelope: ``Cube time=`` holds ``Cube currency= rate=``.
+
+    The full history is some 200,000 elements, so the per-element path avoids
+    work: currency codes are checked once each, the line number is asked for
+    only to report a problem, and duplicates are checked against the day's rates.
+    """
 
     def __init__(self, out: _Collector) -> None:
         super().__init__()
@@ -393,6 +401,10 @@ class _EcbXmlHandler(ContentHandler):
         self.depth = 0
         self.day: date | None = None
         self.day_depth: int | None = None  # depth of the open <Cube time=...>
+        self.day_line: int | None = None
+        self.day_values: dict[str, Decimal] = {}
+        self.day_lines: dict[date, int | None] = {}
+        self.codes: dict[str, str | None] = {}  # as written -> code, None: skip
 
     def setDocumentLocator(self, locator: Any) -> None:
         self.locator = locator
@@ -400,43 +412,68 @@ class _EcbXmlHandler(ContentHandler):
     def _line(self) -> int | None:
         return self.locator.getLineNumber() if self.locator is not None else None
 
-    def startElement(self, name: str, attrs: Any) -> None:
-        self.depth += 1
-        local = name.rsplit(":", 1)[-1]
-        if self.depth == 1 and local != "Envelope":
-            self.out.error(self._line(), f"expected the ECB gesmes:Envelope, found <{name}>")
-            raise _StopParsing
-        if local != "Cube":
-            return
-        time = attrs.get("time")
-        if time is not None:
-            self.day_depth = self.depth
-            self.day = _parse_date(time.strip())
-            if self.day is None:
-                self.out.error(self._line(), f"not a date: time={time!r}")
-            return
-        currency = attrs.get("currency")
-        if currency is None:
-            return  # the outer <Cube>
-        line = self._line()
-        if self.day_depth is None:
-            self.out.error(line, "a rate outside a <Cube time=...> element")
-            return
-        if self.day is None:
-            return  # its bad time= is already reported
+    def _code(self, currency: str) -> str | None:
+        code: str | None
         try:
             code = check_currency(currency)
         except CurrencyError:
-            self.out.error(line, f"unknown currency code {currency!r}")
+            self.out.error(self._line(), f"unknown currency code {currency!r}")
+            code = None
+        else:
+            if self.out.overridden(code, self._line()):
+                code = None
+        self.codes[currency] = code
+        return code
+
+    def _open_day(self, time: str) -> None:
+        self.day_depth = self.depth
+        self.day = _parse_date(time.strip())
+        self.day_values = {}
+        if self.day is None:
+            self.out.error(self._line(), f"not a date: time={time!r}")
+        elif self.day in self.day_lines:
+            # The same day again: its rates must agree with the first time.
+            self.day_values = {r.currency: r.per_eur for r in self.out.rates if r.date == self.day}
+        else:
+            self.day_lines[self.day] = self._line()
+
+    def startElement(self, name: str, attrs: Any) -> None:
+        self.depth += 1
+        if self.depth == 1 and name.rsplit(":", 1)[-1] != "Envelope":
+            self.out.error(self._line(), f"expected the ECB gesmes:Envelope, found <{name}>")
+            raise _StopParsing
+        if name != "Cube" and name.rsplit(":", 1)[-1] != "Cube":
             return
-        raw = (attrs.get("rate") or "").strip()
-        value = _parse_rate(raw)
+        currency = attrs.get("currency")
+        if currency is None:
+            time = attrs.get("time")
+            if time is not None:
+                self._open_day(time)
+            return  # else the outer <Cube>
+        if self.day_depth is None:
+            self.out.error(self._line(), "a rate outside a <Cube time=...> element")
+            return
+        day = self.day
+        if day is None:
+            return  # its bad time= is already reported
+        code = self.codes[currency] if currency in self.codes else self._code(currency)
+        if code is None:
+            return
+        raw = attrs.get("rate") or ""
+        value = _parse_rate(raw.strip())
         if value is None:
-            self.out.error(line, f"{code}: not a positive rate: {raw!r}")
+            self.out.error(self._line(), f"{code}: not a positive rate: {raw.strip()!r}")
             return
-        if self.out.overridden(code, line):
-            return
-        self.out.add(self.day, code, value, line)
+        previous = self.day_values.get(code)
+        if previous is None:
+            self.day_values[code] = value
+            self.out.rates.append(Rate(day, code, value, ECB_SOURCE))
+        elif previous != value:
+            self.out.error(
+                self._line(),
+                f"two different rates for {code} on {day.isoformat()}: "
+                f"{previous} (line {self.day_lines[day]}) and {value}",
+            )
 
     def endElement(self, name: str) -> None:
         if self.depth == self.day_depth:

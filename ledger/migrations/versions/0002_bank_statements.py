@@ -14,7 +14,6 @@ from alembic import op
 
 from ledger.guards import create_append_only, drop_append_only
 
-
 revision = '0002'
 down_revision = '0001'
 branch_labels = None

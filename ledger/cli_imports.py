@@ -63,7 +63,10 @@ def read_files(files: tuple[Path, ...], profile: str, currency: str | None) -> t
 
 
 def register(main: click.Group) -> None:
-    """Attach the import commands to the root group."""
+    """Attach the import commands to the root group (and the demo's import step)."""
+    from ledger.demo import add_step
+
+    add_step(10, demo_import_step)
 
     @main.command("import")
     @click.argument("files", nargs=-1, required=True,
@@ -189,3 +192,69 @@ def _refuse(c: Ctx, errors: list[str], warnings: list[str]) -> None:
         click.echo(e, err=True)
     click.echo(f"error: import refused ({len(errors)} problem(s)); nothing was stored", err=True)
     sys.exit(1)
+
+
+# -- demo step -------------------------------------------------------------------
+
+def _bank_lines(conn: Connection, account: str, prefix: str) -> list[Any]:
+    """Statement lines a bank would show for what the books hold on ``account``."""
+    from ledger.bankfiles import BankLineSpec
+    from ledger.journal import register
+
+    out = []
+    for e in register(conn, account=account):
+        for n, p in enumerate(e.postings):
+            if p.account != account:
+                continue
+            who = e.description.split(":")[0]
+            out.append(BankLineSpec(e.entry_date, p.amount, who, "", p.bank_ref or e.reference or "",
+                                    e.description, f"{prefix}{e.id:06d}{n}"))
+    return out
+
+
+def demo_import_step(engine: Any, folder: Path, actor: str | None, lang: str, result: Any) -> str:
+    """Write the fund's 2026 bank statements (CSV, XLSX, camt.053) and import them."""
+    from datetime import date
+
+    from imports.detect import read_file
+    from ledger.bankfiles import (
+        BankLineSpec,
+        write_camt053,
+        write_csv_semicolon_fr,
+        write_xlsx_generic_en,
+    )
+    from ledger.db import unit_of_work
+    from ledger.demo import bank_account
+    from ledger.money import Money
+
+    out = folder / "statements"
+    out.mkdir(exist_ok=True)
+    snes, csq, net = (bank_account("SNES-FSU", "EUR"), bank_account("CSQ", "CAD"),
+                      bank_account("Network", "EUR"))
+    with unit_of_work(engine) as conn:
+        snes_lines = [ln for ln in _bank_lines(conn, snes, "FSU") if ln.booking_date.month < 12]
+        # The bank charged a fee the treasurer has not booked yet.
+        snes_lines.append(BankLineSpec(date(2026, 12, 31), Money.of("-12.50", "EUR"), "Banque",
+                                       remittance="Frais de tenue de compte"))
+        csq_lines = _bank_lines(conn, csq, "CSQ")
+        net_lines = _bank_lines(conn, net, "NET")
+    files = [
+        (out / "snes-fsu-2026.csv", snes, lambda p: write_csv_semicolon_fr(p, snes_lines)),
+        (out / "csq-2026.xlsx", csq,
+         lambda p: write_xlsx_generic_en(p, csq_lines, "Desjardins — relevé de compte CAD 2026")),
+        (out / "network-2026.camt053.xml", net,
+         lambda p: write_camt053(p, "FR7630006000011234567890189", "EUR", Money.zero("EUR"),
+                                 date(2026, 1, 1), net_lines, date(2026, 12, 31), "NET-2026")),
+    ]
+    counts = []
+    for path, account, write in files:
+        write(path)
+        res = read_file(path)
+        if not res.ok:
+            raise statements.ImportRefused([str(d) for d in res.errors])
+        with unit_of_work(engine) as conn:
+            got = statements.store_file(conn, account, str(path), _sha256(path), _fmt(res),
+                                        res.statements, actor=actor)
+        counts.append(f"{path.name} ({got.new} lines)")
+    result.extras["statements"] = [str(p) for p, _, _ in files]
+    return "imported bank statements: " + ", ".join(counts)

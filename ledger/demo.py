@@ -36,6 +36,9 @@ ORGANISATIONS: list[tuple[str, str, str, str, int | None]] = [
     ("Mutuelle publique Maroc", "mutual", "MA", "MAD", 20_000),
 ]
 
+#: IBANs of the demo's bank accounts (valid check digits, fictitious accounts).
+DEMO_IBANS = {"Network": "FR7630006000011234567890189"}
+
 #: Demo-only reference rates (per EUR) for the union currencies: plausible, not official.
 DEMO_RATES = {"CAD": "1.4850", "SEK": "11.2000", "AUD": "1.6500", "MAD": "10.8000"}
 
@@ -87,7 +90,8 @@ class DemoResult:
 def _setup(conn: Any) -> None:
     for name, kind, cc, cur, members in ORGANISATIONS:
         orgs.add_org(conn, name, kind, cc, cur, members, str(YEAR) if members else None)
-        orgs.add_account(conn, bank_account(name, cur), "asset", cur, org=name)
+        orgs.add_account(conn, bank_account(name, cur), "asset", cur, org=name,
+                         iban=DEMO_IBANS.get(name))
         if kind == "union":
             orgs.add_account(conn, f"Income:Contributions:{name}", "income", cur, org=name)
             orgs.add_account(conn, f"Income:Members dues:{name}", "income", cur, org=name)
@@ -96,27 +100,48 @@ def _setup(conn: Any) -> None:
     orgs.add_account(conn, "Liabilities:Fund:Network", "liability", "EUR", org="Network")
 
 
-def _contributions(conn: Any, actor: str | None) -> int:
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One planned monthly contribution of a union (the demo's single source of truth
+    for both the journal entry and the bank line that shows it)."""
+
+    union: str
+    on: date
+    amount: Money
+    reference: str
+
+
+def contribution_plan() -> list[Contribution]:
     """Twelve monthly contributions per union: 1 € per member per year, in local currency."""
-    drafts = []
+    from decimal import Decimal
+
+    plan = []
     for name, kind, _cc, cur, members in ORGANISATIONS:
         if kind != "union" or members is None:
             continue
-        from decimal import Decimal
-
         rate = Decimal(DEMO_RATES.get(cur, "1"))
         yearly = Money.of((Decimal(members) * rate).quantize(Decimal("0.01")), cur)
         monthly, rest = divmod(yearly.minor, 12)
         for month in range(1, 13):
             amount = Money(monthly + (rest if month == 12 else 0), cur)
-            drafts.append(EntryDraft(
-                entry_date=date(YEAR, month, 5),
-                description=f"{name}: solidarity contribution {YEAR}-{month:02d}",
-                postings=(PostingDraft(bank_account(name, cur), amount),
-                          PostingDraft(f"Income:Contributions:{name}", -amount)),
-                reference=f"{name[:3].upper()}-{YEAR}{month:02d}",
-                idempotency_key=f"demo:contribution:{name}:{YEAR}-{month:02d}",
-            ))
+            plan.append(Contribution(name, date(YEAR, month, 5), amount,
+                                     f"{name[:3].upper()}-{YEAR}{month:02d}"))
+    return plan
+
+
+def _contributions(conn: Any, actor: str | None) -> int:
+    drafts = [
+        EntryDraft(
+            entry_date=c.on,
+            description=f"{c.union}: solidarity contribution {c.on:%Y-%m}",
+            postings=(PostingDraft(bank_account(c.union, c.amount.currency), c.amount,
+                                   bank_ref=c.reference),
+                      PostingDraft(f"Income:Contributions:{c.union}", -c.amount)),
+            reference=c.reference,
+            idempotency_key=f"demo:contribution:{c.union}:{c.on:%Y-%m}",
+        )
+        for c in contribution_plan()
+    ]
     return journal.post_many(conn, drafts, actor).new_count
 
 

@@ -22,8 +22,13 @@ Stages, most certain first (each stage only sees what earlier ones left):
    are tied (within ``tie_margin``) is left for a person.
 3. **groups** -- a line equal to the sum of 2..``max_group_size`` postings
    (a batch payment; a transfer and its fee), then the reverse (several lines
-   equal to one posting).  The search is bounded: only the
-   ``max_group_candidates`` postings nearest in date are combined.
+   equal to one posting), same currency, dates within
+   ``group_date_window_days``.  Groups of two: the first member is one of the
+   ``4 * max_group_candidates`` nearest-dated rows and the second is looked up
+   exactly by the missing amount.  Groups of three or more: every combination
+   of the ``max_group_candidates`` nearest-dated rows (C(12, 4) = 495 at most).
+   The smallest group wins, then the closest dates; two equal winners are
+   left for a person (``several_subsets``).
 4. Posting rules live in :mod:`ledger.posting_rules` (the service applies them
    to what this module leaves unmatched).
 5. Everything else is returned as unmatched, or as ambiguous with its
@@ -31,13 +36,16 @@ Stages, most certain first (each stage only sees what earlier ones left):
 
 Bounding the work (so 10^6 x 10^6 runs in seconds and bounded memory):
 candidate pairs of stage 2 come from *blocking*: rows are grouped by
-(currency, amount) -- and by (currency, amount, reference prefix / suffix) --
-sorted by date, and each row takes at most ``max_candidates`` nearest-dated
-partners in its block, from both sides.  Many identical amounts (a thousand
-contributions of exactly 48,000.00) therefore cost ``O(rows x max_candidates)``
-instead of ``O(rows^2)``; the reference blocks keep the true partner among the
-candidates even in such crowds, and tolerate a typo at either end of a
-reference.
+(currency, amount), sorted by date, and each row takes at most
+``max_candidates`` nearest-dated partners in its block, from both sides.
+Many identical amounts (a thousand contributions of exactly 48,000.00)
+therefore cost ``O(rows x max_candidates)`` instead of ``O(rows^2)``.  A line
+whose block was cut (*crowded*) also gets partners sharing the first or last
+six characters of its reference (a typo spoils one end only) and, if still
+unmatched, a second look comparing its text with the whole free block (at
+most ``crowd_budget`` comparisons); in a crowd a pair is taken only with
+real textual evidence (``crowd_min_similarity``), never for being the best
+of an arbitrary few.
 """
 
 from __future__ import annotations
@@ -119,6 +127,11 @@ class MatchConfig:
     max_candidates: int = 8
     #: stage 2: pairs scoring below this are not matched (0: amount + date suffice)
     min_score: float = 0.0
+    #: stage 2: in a crowd (more equal amounts in the window than max_candidates) a
+    #: pair needs a reference or counterparty/text similarity at least this high
+    crowd_min_similarity: float = 75.0
+    #: stage 2: text comparisons allowed for the second look at crowded lines
+    crowd_budget: int = 20_000_000
     #: stage 2: two candidates closer than this are a tie, left for a person
     tie_margin: float = 1.0
     #: stage 2 score weights (reference similarity, counterparty/text similarity, date)
@@ -129,7 +142,8 @@ class MatchConfig:
     max_group_size: int = 4
     #: stage 3: largest |date difference| between a row and the members of its group
     group_date_window_days: int = 5
-    #: stage 3: nearest-dated candidates combined per row (bounds C(n, k))
+    #: stage 3: nearest-dated candidates combined per row for groups of 3+ (bounds
+    #: C(n, k)); groups of two look the second member up by amount instead
     max_group_candidates: int = 12
     #: stage 1: shorter keys (after normalisation) are too common to be identifiers
     min_key_length: int = 4
@@ -255,7 +269,22 @@ class _Side:
     cur: np.ndarray  # int64 currency code, shared by both sides
     keys: list[np.ndarray]  # normalised exact keys (object arrays of str, '' = none)
     ref: np.ndarray  # normalised reference (for similarity and blocking)
-    doc: np.ndarray  # processed counterparty + text, for similarity
+    doc_columns: list[np.ndarray]  # counterparty and text, raw
+    _docs: np.ndarray | None = None
+
+    def docs(self, rows: np.ndarray) -> np.ndarray:
+        """Processed counterparty + text of ``rows``, for similarity.
+
+        Computed on first use and only for rows that reach stage 2: at scale most
+        rows are settled by their keys and never need it.
+        """
+        if self._docs is None:
+            self._docs = np.full(len(self.ids), None, dtype=object)
+        todo = pd.unique(rows)
+        todo = todo[pd.isna(self._docs[todo])]
+        if len(todo):
+            self._docs[todo] = _docs(*(c[todo] for c in self.doc_columns))
+        return self._docs[rows]
 
 
 def _text_column(df: pd.DataFrame, name: str, required: bool = True) -> np.ndarray:
@@ -323,16 +352,16 @@ def _prepare(
             raise MatchInputError(f"{side}: missing column(s) {', '.join(missing)}")
     l_ids = _int_column(lines, "line_id", "lines")
     p_ids = _int_column(postings, "posting_id", "postings")
-    if len(np.unique(l_ids)) != len(l_ids):
+    if not pd.Index(l_ids).is_unique:
         raise MatchInputError("lines: line_id values must be unique")
-    if len(np.unique(p_ids)) != len(p_ids):
+    if not pd.Index(p_ids).is_unique:
         raise MatchInputError("postings: posting_id values must be unique")
-    l_cur = _text_column(lines, "currency")
-    p_cur = _text_column(postings, "currency")
-    cur_codes, _ = pd.factorize(
-        np.concatenate([l_cur, p_cur]).astype(str), use_na_sentinel=False
+    raw_codes, raw_uniques = pd.factorize(
+        np.concatenate([_text_column(lines, "currency"), _text_column(postings, "currency")])
     )
-    cur_codes = cur_codes.astype(np.int64)
+    # ' eur' and 'EUR' are one currency; normalise the few distinct values only
+    norm_codes, _ = pd.factorize(np.array([str(u).strip().upper() for u in raw_uniques]))
+    cur_codes = norm_codes.astype(np.int64)[raw_codes]
     l_ref_raw = _text_column(lines, "reference")
     p_ref_raw = _text_column(postings, "reference")
     l_ref = _norm_keys(l_ref_raw)
@@ -344,7 +373,7 @@ def _prepare(
         cur=cur_codes[: len(lines)],
         keys=[_norm_keys(_text_column(lines, "bank_transaction_id")), l_ref],
         ref=l_ref,
-        doc=_docs(_text_column(lines, "counterparty"), _text_column(lines, "text")),
+        doc_columns=[_text_column(lines, "counterparty"), _text_column(lines, "text")],
     )
     p_doc_cols = [_text_column(postings, "text")]
     if "counterparty" in postings.columns:
@@ -356,7 +385,7 @@ def _prepare(
         cur=cur_codes[len(lines):],
         keys=[_norm_keys(_text_column(postings, "bank_ref")), p_ref],
         ref=p_ref,
-        doc=_docs(*p_doc_cols),
+        doc_columns=p_doc_cols,
     )
     return l_side, p_side
 
@@ -382,6 +411,8 @@ class _Builder:
         self._mp_no: list[np.ndarray] = []
         self._mp_idx: list[np.ndarray] = []
         self._n = 0
+        # groups arrive one by one (stage 3); they are buffered as plain lists
+        self._pending: list[tuple[Sequence[int], Sequence[int], int, int, str]] = []
         self.ambiguous: list[tuple[np.ndarray, np.ndarray, int, str]] = []
         self.hints: list[tuple[np.ndarray, np.ndarray, int, str]] = []
 
@@ -391,6 +422,7 @@ class _Builder:
         n = len(li)
         if not n:
             return
+        self._flush()
         nos = np.arange(self._n, self._n + n, dtype=np.int64)
         self._append(nos, stage, score, reason)
         self._ml_no.append(nos)
@@ -403,14 +435,25 @@ class _Builder:
     def add_group(self, li: Sequence[int], pi: Sequence[int], stage: int, score: int,
                   reason: str) -> None:
         """Record one match with several lines and/or postings."""
-        no = np.array([self._n], dtype=np.int64)
-        self._append(no, stage, np.array([score]), reason)
-        self._ml_no.append(np.repeat(no, len(li)))
-        self._ml_idx.append(np.asarray(li, dtype=np.int64))
-        self._mp_no.append(np.repeat(no, len(pi)))
-        self._mp_idx.append(np.asarray(pi, dtype=np.int64))
-        self.line_free[list(li)] = False
-        self.post_free[list(pi)] = False
+        self._pending.append((li, pi, stage, score, reason))
+        for i in li:
+            self.line_free[i] = False
+        for i in pi:
+            self.post_free[i] = False
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        groups, self._pending = self._pending, []
+        nos = np.arange(self._n, self._n + len(groups), dtype=np.int64)
+        self._m_stage.append(np.array([g[2] for g in groups], dtype=np.int8))
+        self._m_score.append(np.clip([g[3] for g in groups], 0, 100).astype(np.int16))
+        self._m_reason.append(np.array([g[4] for g in groups], dtype=object))
+        self._n += len(groups)
+        self._ml_no.append(np.repeat(nos, [len(g[0]) for g in groups]))
+        self._ml_idx.append(np.fromiter((i for g in groups for i in g[0]), dtype=np.int64))
+        self._mp_no.append(np.repeat(nos, [len(g[1]) for g in groups]))
+        self._mp_idx.append(np.fromiter((i for g in groups for i in g[1]), dtype=np.int64))
 
     def _append(self, nos: np.ndarray, stage: int, score: np.ndarray, reason: str) -> None:
         n = len(nos)
@@ -429,6 +472,7 @@ class _Builder:
         self.post_free[list(subject_posts)] = False
 
     def result(self) -> MatchResult:
+        self._flush()
         lines, posts = self.lines, self.posts
         cat = _cat_or_empty
         match_frame = pd.DataFrame(
@@ -547,19 +591,17 @@ def _stage_exact_keys(b: _Builder, cfg: MatchConfig) -> None:
 
 
 def _key_table(keys: list[np.ndarray], min_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key) for every usable key of every row; a row holding the same key in
+    two columns lists it once."""
     idx_parts, key_parts = [], []
-    for col in keys:
-        lengths = np.fromiter((len(k) for k in col.tolist()), dtype=np.int64, count=len(col))
-        ok = np.flatnonzero(lengths >= min_len)
+    for n, col in enumerate(keys):
+        usable = np.array([len(k) >= min_len for k in col.tolist()], dtype=bool)
+        for earlier in keys[:n]:
+            usable &= col != earlier
+        ok = np.flatnonzero(usable)
         idx_parts.append(ok)
         key_parts.append(col[ok])
-    idx = np.concatenate(idx_parts) if idx_parts else _EMPTY_IDS
-    key = np.concatenate(key_parts) if key_parts else np.empty(0, dtype=object)
-    if not len(idx):
-        return idx, key
-    # one row holding the same key in two columns counts once
-    frame = pd.DataFrame({"i": idx, "k": key}).drop_duplicates()
-    return frame["i"].to_numpy(dtype=np.int64), frame["k"].to_numpy(dtype=object)
+    return np.concatenate(idx_parts), np.concatenate(key_parts)
 
 
 def _components(el: np.ndarray, ep: np.ndarray) -> list[tuple[list[int], list[int]]]:
@@ -643,9 +685,10 @@ def _sorted_side(block: np.ndarray, day: np.ndarray, day0: int) -> _Sorted:
 
 
 def _window_ranges(q_block: np.ndarray, q_day: np.ndarray, target: _Sorted, day0: int,
-                   window: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
+                   window: int, cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each query row, [lo, lo+count) in ``target``'s sorted order: same block,
-    |day difference| <= window, at most ``cap`` nearest dates."""
+    |day difference| <= window, at most ``cap`` nearest dates; and whether the cap
+    cut the range (the row is *crowded*)."""
     q = q_block * _DAY_SPAN + (q_day - day0)
     lo = np.searchsorted(target.key, q - window, "left")
     hi = np.searchsorted(target.key, q + window, "right")
@@ -658,7 +701,7 @@ def _window_ranges(q_block: np.ndarray, q_day: np.ndarray, target: _Sorted, day0
         start = np.clip(mid - cap // 2, lo, hi - cap)
         lo = np.where(crowded, start, lo)
         count = np.minimum(count, cap)
-    return lo, count
+    return lo, count, crowded
 
 
 def _expand(lo: np.ndarray, count: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -685,8 +728,8 @@ def _stage_amount_date_text(b: _Builder, cfg: MatchConfig) -> None:
     bl, bp = _block_ids((L.cur[l_rows], P.cur[p_rows]), (L.amount[l_rows], P.amount[p_rows]))
     sp = _sorted_side(bp, p_day, day0)
     sl = _sorted_side(bl, l_day, day0)
-    lo_lp, cnt_lp = _window_ranges(bl, l_day, sp, day0, w, cap)
-    lo_pl, cnt_pl = _window_ranges(bp, p_day, sl, day0, w, cap)
+    lo_lp, cnt_lp, crowded_l = _window_ranges(bl, l_day, sp, day0, w, cap)
+    lo_pl, cnt_pl, crowded_p = _window_ranges(bp, p_day, sl, day0, w, cap)
     li1, pi1 = _expand(lo_lp, cnt_lp, sp.order)
     pi2, li2 = _expand(lo_pl, cnt_pl, sl.order)
     # drop pairs already taken from the line side
@@ -696,18 +739,18 @@ def _stage_amount_date_text(b: _Builder, cfg: MatchConfig) -> None:
 
     # Blocks 2 and 3: (currency, amount, reference prefix / suffix), so a crowd
     # of equal amounts still offers each line its own posting, typo or not.
+    # Only crowded lines need them: an uncrowded line already sees its whole window.
+    ls = np.flatnonzero(crowded_l)
+    ps = np.flatnonzero(np.isin(bp, np.unique(bl[ls]))) if len(ls) else ls
     offered_prefix: tuple[np.ndarray, np.ndarray] | None = None
-    for part in (_ref_prefix, _ref_suffix):
-        l_part, p_part = part(L.ref[l_rows]), part(P.ref[p_rows])
-        rl, rp = _block_ids(
-            (L.cur[l_rows], P.cur[p_rows]),
-            (L.amount[l_rows], P.amount[p_rows]),
-            (l_part, p_part),
-        )
+    for part in (_ref_prefix, _ref_suffix) if len(ls) and len(ps) else ():
+        l_part, p_part = part(L.ref[l_rows[ls]]), part(P.ref[p_rows[ps]])
+        rl, rp = _block_ids((bl[ls], bp[ps]), (l_part, p_part))
         if (rl >= 0).any() and (rp >= 0).any():
-            sr = _sorted_side(rp, p_day, day0)
-            lo_r, cnt_r = _window_ranges(rl, l_day, sr, day0, w, cap)
-            li3, pi3 = _expand(lo_r, cnt_r, sr.order)
+            sr = _sorted_side(rp, p_day[ps], day0)
+            lo_r, cnt_r, _ = _window_ranges(rl, l_day[ls], sr, day0, w, cap)
+            lj, pj = _expand(lo_r, cnt_r, sr.order)
+            li3, pi3 = ls[lj], ps[pj]
             # every pair enters once: drop those the amount block or the
             # prefix block already offered
             r3 = sp.rank[pi3]
@@ -715,7 +758,7 @@ def _stage_amount_date_text(b: _Builder, cfg: MatchConfig) -> None:
             q3 = sl.rank[li3]
             dup |= (q3 >= lo_pl[pi3]) & (q3 < lo_pl[pi3] + cnt_pl[pi3])
             if offered_prefix is not None:
-                dup |= offered_prefix[0][li3] == offered_prefix[1][pi3]
+                dup |= offered_prefix[0][lj] == offered_prefix[1][pj]
             li_parts.append(li3[~dup])
             pi_parts.append(pi3[~dup])
         # A suffix pair whose prefixes agree was a candidate of the prefix block
@@ -726,15 +769,21 @@ def _stage_amount_date_text(b: _Builder, cfg: MatchConfig) -> None:
     pi = np.concatenate(pi_parts)
     if not len(li):
         return
-    score = _score_pairs(L, P, l_rows[li], p_rows[pi], cfg)
+    score, evidence = _score_pairs(L, P, l_rows[li], p_rows[pi], cfg)
     keep = score >= cfg.min_score
+    # In a crowd some candidates were never compared, so a pair there must show
+    # its own evidence (a close reference or counterparty), not merely be the best seen.
+    keep &= ~(crowded_l[li] | crowded_p[pi]) | (evidence >= cfg.crowd_min_similarity)
     li, pi, score = li[keep], pi[keep], score[keep]
 
     acc_l, acc_p, acc_s, left_l, left_p = _mutual_best(li, pi, score, len(l_rows), len(p_rows),
                                                        cfg.tie_margin)
     b.add_pairs(l_rows[acc_l], p_rows[acc_p], 2, acc_s, REASON_AMOUNT_DATE_TEXT)
+    # What is left is a tie, or a candidate contested by a tie: a person decides --
+    # except for crowded lines, which get a second, text-driven look first.
+    later = crowded_l[left_l]
+    left_l, left_p = left_l[~later], left_p[~later]
     if len(left_l):
-        # What is left is a tie, or a candidate contested by a tie: a person decides.
         order = np.argsort(left_l, kind="stable")
         left_l, left_p = left_l[order], left_p[order]
         starts = np.flatnonzero(np.r_[True, left_l[1:] != left_l[:-1]])
@@ -743,6 +792,65 @@ def _stage_amount_date_text(b: _Builder, cfg: MatchConfig) -> None:
             cands = p_rows[left_p[group]]
             b.withhold([line], cands, 2, AMBIGUOUS_TIE, subject_lines=[line],
                        subject_posts=cands)
+    if crowded_l.any():
+        _crowd_pass(b, cfg, l_rows[crowded_l])
+
+
+def _crowd_pass(b: _Builder, cfg: MatchConfig, crowded_rows: np.ndarray) -> None:
+    """Second look for crowded lines still unmatched: compare their text with every
+    free posting of the same currency and amount (within the window), block by block,
+    and keep the ``max_candidates`` most similar.  At most ``crowd_budget`` text
+    comparisons are made in all, so a pathological account stays bounded.
+    """
+    L, P = b.lines, b.posts
+    rows = crowded_rows[b.line_free[crowded_rows]]
+    p_free = np.flatnonzero(b.post_free)
+    if not len(rows) or not len(p_free):
+        return
+    w, k = cfg.date_window_days, cfg.max_candidates
+    bl, bp = _block_ids((L.cur[rows], P.cur[p_free]), (L.amount[rows], P.amount[p_free]))
+    p_order = np.argsort(bp, kind="stable")
+    p_sorted = bp[p_order]
+    budget = cfg.crowd_budget
+    li_parts, pi_parts = [], []
+    l_order = np.argsort(bl, kind="stable")
+    l_blocks = bl[l_order]
+    bounds = np.flatnonzero(np.r_[True, l_blocks[1:] != l_blocks[:-1], True])
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        block = l_blocks[start]
+        q = rows[l_order[start:end]]
+        lo, hi = np.searchsorted(p_sorted, [block, block + 1])
+        cands = p_free[p_order[lo:hi]]
+        if not len(cands) or len(q) * len(cands) > budget:
+            continue
+        budget -= len(q) * len(cands)
+        sim = process.cdist(L.docs(q), P.docs(cands), scorer=fuzz.token_set_ratio,
+                            workers=cfg.workers, dtype=np.float32)
+        near = np.abs(L.day[q][:, None] - P.day[cands][None, :]) <= w
+        sim = np.where(near, sim, -1.0)
+        take = min(k, len(cands))
+        top = np.argpartition(-sim, take - 1, axis=1)[:, :take]
+        qi = np.repeat(np.arange(len(q)), take)
+        ci = top.reshape(-1)
+        ok = sim[qi, ci] >= 0
+        li_parts.append(q[qi[ok]])
+        pi_parts.append(cands[ci[ok]])
+    if not li_parts:
+        return
+    li, pi = np.concatenate(li_parts), np.concatenate(pi_parts)
+    score, evidence = _score_pairs(L, P, li, pi, cfg)
+    keep = (score >= cfg.min_score) & (evidence >= cfg.crowd_min_similarity)
+    li, pi, score = li[keep], pi[keep], score[keep]
+    # local numbering for the assignment
+    lu, lj = np.unique(li, return_inverse=True)
+    pu, pj = np.unique(pi, return_inverse=True)
+    acc_l, acc_p, acc_s, left_l, left_p = _mutual_best(lj, pj, score, len(lu), len(pu),
+                                                       cfg.tie_margin)
+    b.add_pairs(lu[acc_l], pu[acc_p], 2, acc_s, REASON_AMOUNT_DATE_TEXT)
+    for line in np.unique(left_l).tolist():
+        cands = pu[left_p[left_l == line]]
+        b.withhold([int(lu[line])], cands, 2, AMBIGUOUS_TIE, subject_lines=[int(lu[line])],
+                   subject_posts=cands)
 
 
 def _ref_prefix(refs: np.ndarray) -> np.ndarray:
@@ -754,18 +862,22 @@ def _ref_suffix(refs: np.ndarray) -> np.ndarray:
 
 
 def _score_pairs(L: _Side, P: _Side, lr: np.ndarray, pr: np.ndarray,
-                 cfg: MatchConfig) -> np.ndarray:
-    """Similarity of each candidate pair, 0..100 (float32; a score, not money)."""
+                 cfg: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Score of each candidate pair and its best textual evidence, 0..100.
+
+    float32 arrays: similarity scores, not money.
+    """
     l_ref, p_ref = L.ref[lr], P.ref[pr]
     ref_sim = process.cpdist(l_ref, p_ref, scorer=fuzz.ratio, workers=cfg.workers,
                              dtype=np.float32)
     # an absent reference is no evidence either way
     no_ref = (l_ref == "") | (p_ref == "")
     ref_sim[no_ref] = 50.0
-    l_doc, p_doc = L.doc[lr], P.doc[pr]
+    l_doc, p_doc = L.docs(lr), P.docs(pr)
     text_sim = process.cpdist(l_doc, p_doc, scorer=fuzz.token_set_ratio, workers=cfg.workers,
                               dtype=np.float32)
-    text_sim[(l_doc == "") | (p_doc == "")] = 50.0
+    no_text = (l_doc == "") | (p_doc == "")
+    text_sim[no_text] = 50.0
     gap = np.abs(L.day[lr] - P.day[pr]).astype(np.float32)
     date_sim = 100.0 * (1.0 - gap / np.float32(cfg.date_window_days + 1))
     total = cfg.weight_reference + cfg.weight_text + cfg.weight_date
@@ -774,7 +886,8 @@ def _score_pairs(L: _Side, P: _Side, lr: np.ndarray, pr: np.ndarray,
         + np.float32(cfg.weight_text / total) * text_sim  # float-ok: score weight
         + np.float32(cfg.weight_date / total) * date_sim  # float-ok: score weight
     )
-    return score.astype(np.float32)
+    evidence = np.maximum(np.where(no_ref, 0, ref_sim), np.where(no_text, 0, text_sim))
+    return score.astype(np.float32), evidence
 
 
 def _mutual_best(
@@ -834,6 +947,7 @@ def _stage_groups(b: _Builder, cfg: MatchConfig) -> None:
 
 
 def _group_round(b: _Builder, cfg: MatchConfig, lines_are_subjects: bool) -> int:
+    """One pass of stage 3 in one direction; returns the number of groups matched."""
     subj, pool = (b.lines, b.posts) if lines_are_subjects else (b.posts, b.lines)
     subj_free, pool_free = (b.line_free, b.post_free) if lines_are_subjects else (
         b.post_free, b.line_free)
@@ -843,64 +957,47 @@ def _group_round(b: _Builder, cfg: MatchConfig, lines_are_subjects: bool) -> int
     if not len(s_rows) or len(p_rows) < 2:
         return 0
     w = cfg.group_date_window_days
-    k = cfg.max_group_candidates
     s_day, p_day = subj.day[s_rows], pool.day[p_rows]
+    s_amount, p_amount = subj.amount[s_rows], pool.amount[p_rows]
     day0 = int(min(s_day.min(), p_day.min())) - w - 1
     bs, bp = _block_ids((subj.cur[s_rows], pool.cur[p_rows]))
     sp = _sorted_side(bp, p_day, day0)
-    lo, cnt = _window_ranges(bs, s_day, sp, day0, w, k)
-    has = np.flatnonzero(cnt >= 2)
-    if not len(has):
-        return 0
-    # candidate matrix: subject x k pool positions (-1 = none)
-    q, cand = _expand(lo[has], cnt[has], sp.order)
-    slot = np.arange(len(q)) - np.repeat(np.cumsum(cnt[has]) - cnt[has], cnt[has])
-    mat = np.full((len(has), k), -1, dtype=np.int64)
-    mat[q, slot] = cand
-    s_amount = subj.amount[s_rows[has]]
-    s_dayh = s_day[has]
-    amount_ext = np.append(pool.amount[p_rows], 0)  # index -1 -> 0, masked anyway
-    day_ext = np.append(p_day, 0)
 
+    # hits: (subject, size, date gap, members as pool-local indices)
+    hits: list[tuple[int, int, int, tuple[int, ...]]] = []
+    solved = np.zeros(len(s_rows), dtype=bool)
+    _pair_hits(bs, bp, s_day, p_day, s_amount, p_amount, sp, day0, cfg, hits)
+    for h in hits:
+        solved[h[0]] = True
+    if cfg.max_group_size >= 3:
+        _bounded_subset_hits(bs, s_day, p_day, s_amount, p_amount, sp, day0, cfg, ~solved, hits)
+
+    # per subject: the smallest group, then the closest dates; two equal winners
+    # are a question for a person
+    best: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
+    for subject, size, gap, members in hits:
+        cur = best.get(subject)
+        rank = (size, gap)
+        if cur is None or rank < cur[0][:2]:
+            best[subject] = [(size, gap, members)]
+        elif rank == cur[0][:2] and members not in [c[2] for c in cur]:
+            cur.append((size, gap, members))
     proposals: list[tuple[int, int, int, int, tuple[int, ...]]] = []
-    unsolved = np.arange(len(has))
-    for size in range(2, cfg.max_group_size + 1):
-        if not len(unsolved):
-            break
-        combos = np.array(list(itertools.combinations(range(k), size)), dtype=np.int64)
-        chunk = max(1, 4_000_000 // (len(combos) * size))
-        still: list[np.ndarray] = []
-        for start in range(0, len(unsolved), chunk):
-            rows = unsolved[start:start + chunk]
-            idx = mat[rows][:, combos]  # (n, C, size)
-            valid = (idx >= 0).all(axis=2)
-            sums = amount_ext[idx].sum(axis=2)
-            hit = valid & (sums == s_amount[rows, None])
-            any_hit = hit.any(axis=1)
-            still.append(rows[~any_hit])
-            if not any_hit.any():
-                continue
-            gap = np.abs(day_ext[idx] - s_dayh[rows, None, None]).sum(axis=2)
-            gap = np.where(hit, gap, np.iinfo(np.int64).max)
-            for r in np.flatnonzero(any_hit).tolist():
-                best = gap[r].min()
-                winners = np.flatnonzero(gap[r] == best)
-                subject = int(s_rows[has[rows[r]]])
-                members = [idx[r, c] for c in winners.tolist()]
-                if len(winners) > 1:
-                    # two different groups fit equally well: a person decides
-                    cands = p_rows[np.unique(np.concatenate(members))]
-                    if lines_are_subjects:
-                        b.withhold([subject], cands, 3, AMBIGUOUS_SUBSETS, subject_lines=[subject])
-                    else:
-                        b.withhold(cands, [subject], 3, AMBIGUOUS_SUBSETS, subject_posts=[subject])
-                    continue
-                group = tuple(int(x) for x in p_rows[members[0]])
-                proposals.append((size, int(best), int(s_dayh[rows[r]]), subject, group))
-        unsolved = np.concatenate(still) if still else unsolved[:0]
+    for subject, winners in best.items():
+        s_global = int(s_rows[subject])
+        if len(winners) > 1:
+            cands = p_rows[sorted({m for win in winners for m in win[2]})]
+            if lines_are_subjects:
+                b.withhold([s_global], cands, 3, AMBIGUOUS_SUBSETS, subject_lines=[s_global])
+            else:
+                b.withhold(cands, [s_global], 3, AMBIGUOUS_SUBSETS, subject_posts=[s_global])
+            continue
+        size, gap, members = winners[0]
+        group = tuple(int(x) for x in p_rows[list(members)])
+        proposals.append((size, gap, int(s_day[subject]), s_global, group))
 
-    # smallest groups and closest dates first; a group whose member was taken waits
-    # for the next round
+    # smallest groups and closest dates first; a group whose member was taken
+    # waits for the next round
     proposals.sort()
     taken = 0
     for size, gap_sum, _day, subject, group in proposals:
@@ -914,6 +1011,86 @@ def _group_round(b: _Builder, cfg: MatchConfig, lines_are_subjects: bool) -> int
             b.add_group(group, [subject], 3, score, REASON_SUM_OF_LINES)
         taken += 1
     return taken
+
+
+def _pair_hits(bs: np.ndarray, bp: np.ndarray, s_day: np.ndarray, p_day: np.ndarray,
+               s_amount: np.ndarray, p_amount: np.ndarray, sp: _Sorted, day0: int,
+               cfg: MatchConfig, hits: list[tuple[int, int, int, tuple[int, ...]]]) -> None:
+    """Groups of two: for each near candidate x, look the complement up exactly.
+
+    The first member comes from the ``4 * max_group_candidates`` nearest dates;
+    the second is found by amount in the whole window, so a crowded day does
+    not hide a transfer and its fee.
+    """
+    w = cfg.group_date_window_days
+    lo, cnt, _ = _window_ranges(bs, s_day, sp, day0, w, 4 * cfg.max_group_candidates)
+    q, x = _expand(lo, cnt, sp.order)
+    if not len(q):
+        return
+    need = s_amount[q] - p_amount[x]
+    # look the needed amount up in the pool's (currency, amount) blocks
+    n_cur = int(max(bs.max(), bp.max())) + 1
+    limit = (1 << 62) // max(n_cur, 1)
+    pool_key = p_amount * n_cur + bp
+    codes, uniq = pd.factorize(pool_key)
+    need_ok = np.abs(need) < limit
+    need_key = np.where(need_ok, need, 0) * n_cur + bs[q]
+    need_block = pd.Index(uniq).get_indexer(need_key).astype(np.int64)
+    need_block[~need_ok] = -1
+    sb = _sorted_side(codes.astype(np.int64), p_day, day0)
+    # three nearest are enough to see whether the complement is unique
+    lo2, cnt2, _ = _window_ranges(need_block, s_day[q], sb, day0, w, 3)
+    pair_no, y = _expand(lo2, cnt2, sb.order)
+    xs = x[pair_no]
+    ok = y != xs
+    subj, xs, y = q[pair_no][ok], xs[ok], y[ok]
+    if not len(subj):
+        return
+    a, c = np.minimum(xs, y), np.maximum(xs, y)
+    found = pd.DataFrame({"s": subj, "a": a, "c": c}).drop_duplicates()
+    gap = np.abs(p_day[found["a"].to_numpy()] - s_day[found["s"].to_numpy()]) + np.abs(
+        p_day[found["c"].to_numpy()] - s_day[found["s"].to_numpy()])
+    for s_i, a_i, c_i, g in zip(found["s"].tolist(), found["a"].tolist(), found["c"].tolist(),
+                                gap.tolist()):
+        hits.append((s_i, 2, g, (a_i, c_i)))
+
+
+def _bounded_subset_hits(bs: np.ndarray, s_day: np.ndarray, p_day: np.ndarray,
+                         s_amount: np.ndarray, p_amount: np.ndarray, sp: _Sorted, day0: int,
+                         cfg: MatchConfig, todo: np.ndarray,
+                         hits: list[tuple[int, int, int, tuple[int, ...]]]) -> None:
+    """Groups of 3..max_group_size among the ``max_group_candidates`` nearest dates."""
+    w, k = cfg.group_date_window_days, cfg.max_group_candidates
+    lo, cnt, _ = _window_ranges(bs, s_day, sp, day0, w, k)
+    has = np.flatnonzero(todo & (cnt >= 3))
+    if not len(has):
+        return
+    q, cand = _expand(lo[has], cnt[has], sp.order)
+    slot = np.arange(len(q)) - np.repeat(np.cumsum(cnt[has]) - cnt[has], cnt[has])
+    mat = np.full((len(has), k), -1, dtype=np.int64)
+    mat[q, slot] = cand
+    amount_ext = np.append(p_amount, 0)  # index -1 -> 0, masked by `valid`
+    day_ext = np.append(p_day, 0)
+    unsolved = np.arange(len(has))
+    for size in range(3, cfg.max_group_size + 1):
+        if not len(unsolved):
+            break
+        combos = np.array(list(itertools.combinations(range(k), size)), dtype=np.int64)
+        chunk = max(1, 2_000_000 // (len(combos) * size))
+        still: list[np.ndarray] = []
+        for start in range(0, len(unsolved), chunk):
+            rows = unsolved[start:start + chunk]
+            subj = has[rows]
+            idx = mat[rows][:, combos]  # (n, C, size)
+            valid = (idx >= 0).all(axis=2)
+            hit = valid & (amount_ext[idx].sum(axis=2) == s_amount[subj, None])
+            any_hit = hit.any(axis=1)
+            still.append(rows[~any_hit])
+            for r, c in zip(*np.nonzero(hit)):
+                members = idx[r, c]
+                gap = int(np.abs(day_ext[members] - s_day[subj[r]]).sum())
+                hits.append((int(subj[r]), size, gap, tuple(sorted(int(m) for m in members))))
+        unsolved = np.concatenate(still) if still else unsolved[:0]
 
 
 # --------------------------------------------------------------------------

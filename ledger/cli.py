@@ -448,6 +448,42 @@ def demo(c: Ctx, folder: Path) -> None:
         sys.exit(3)
 
 
+def get_or_create_group(root: click.Group, name: str, help_text: str) -> click.Group:
+    """The sub-group ``name`` of ``root``, created on first use (several feature
+    modules add commands to ``report``)."""
+    existing = root.commands.get(name)
+    if isinstance(existing, click.Group):
+        return existing
+    group = click.Group(name, help=help_text)
+    root.add_command(group)
+    return group
+
+
+def write_report(c: Ctx, report: Any, fmt: str, out: Path | None, summary: Any) -> None:
+    """Render ``report`` to ``out`` in ``fmt`` and ``--lang``; print a summary.
+
+    Without ``-o`` a JSON report goes to standard output; other formats need a file.
+    """
+    from reports.render import render, render_bytes
+
+    if out is None:
+        if fmt != "json":
+            raise InvalidInputError(f"-o FILE is needed for --format {fmt}")
+        click.echo(render_bytes(report, "json", c.lang).decode("utf-8"))
+        return
+    render(report, fmt, c.lang, out)
+    c.emit({"ok": True, "file": str(out), "format": fmt, "lang": c.lang, "summary": summary},
+           f"wrote {out} ({fmt}, {c.lang})")
+
+
+def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every report command takes: --format and -o."""
+    f = click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+                     help="File to write (stdout for JSON when omitted).")(f)
+    return click.option("--format", "fmt", type=click.Choice(["xlsx", "html", "csv", "json"]),
+                        default="json", show_default=True)(f)
+
+
 def _register_extensions() -> None:
     """Attach the command groups of later features (imports, reconciliation, ...)."""
     import importlib

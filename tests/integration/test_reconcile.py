@@ -120,11 +120,12 @@ def test_posting_rules_turn_an_unrecorded_fee_into_an_entry_and_a_match(march: E
 def test_a_manual_match_survives_a_rerun_and_nothing_is_matched_twice(march: Engine) -> None:
     with unit_of_work(march) as conn:
         acc = rec.account_ref(conn, BANK)
-        lines, posts = rec.unmatched_frames(conn, acc)
+        lines, _ = rec.unmatched_frames(conn, acc)
         lid = int(lines.loc[lines["text"] == "Interest March", "line_id"].iloc[0])
         # Book the interest, then match it by hand before any automatic run.
         eid = book(conn, 31, "40.00", "Interest", "Income:Contributions")
-        pid = int(rec.unmatched_frames(conn, acc)[1].query("entry_id == @eid")["posting_id"].iloc[0])
+        posts = rec.unmatched_frames(conn, acc)[1]
+        pid = int(posts.loc[posts["entry_id"] == eid, "posting_id"].iloc[0])
         mid = rec.manual_match(conn, BANK, [lid], [pid], actor="auditor")
     for _ in range(2):
         with unit_of_work(march) as conn:

@@ -1,0 +1,1171 @@
+"""CSV and XLSX bank exports read through a declarative :class:`~imports.profile.Profile`.
+
+One engine serves both containers: a row source yields ``(line, cells, raw)``
+and the profile says where the header is, which column feeds which field and
+how dates and amounts are written.  Bad cells become diagnostics (all of them,
+not just the first); nothing here raises on bad input except a refused XLSX
+archive (:class:`~imports.model.ImportFileError`).
+
+Speed matters (10^6-line files): the CSV side streams through the ``csv``
+module, dates and amounts are parsed once per distinct text (caches), and
+common amount spellings take a regex fast path before babel.
+
+XLSX goes through python-calamine (Rust; about 18 times faster than openpyxl's
+read-only mode on a 100,000-row sheet), falling back to openpyxl when calamine
+is not installed.  Both give numeric cells as binary floats: see
+:func:`float_to_decimal` for why the conversion is exact for amounts.
+
+This module must not import the database or the other format readers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import math
+import os
+import re
+import zipfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+
+from imports.limits import DEFAULT_MAX_UNPACKED_BYTES, MAX_COMPRESSION_RATIO
+from imports.model import (
+    Balance,
+    Diagnostic,
+    ImportFileError,
+    Origin,
+    ReadResult,
+    Severity,
+    Statement,
+    StatementLine,
+)
+from imports.profile import ColumnRef, Profile, match_header, normalise_cell
+from ledger.money import Money, MoneyError, check_currency, currency_digits, parse_amount
+
+__all__ = [
+    "ZIP_MAGIC",
+    "check_xlsx_archive",
+    "float_to_decimal",
+    "is_xlsx",
+    "iter_csv_rows",
+    "iter_xlsx_rows",
+    "read_csv",
+    "read_tabular",
+    "read_xlsx",
+    "resolve_encoding",
+]
+
+ZIP_MAGIC = b"PK\x03\x04"
+#: How far down a file the header row is looked for.
+HEADER_SEARCH_ROWS = 200
+#: Cache sizes: enough for every distinct date of decades and most amounts of a big file.
+_CACHE_LIMIT = 200_000
+
+
+@dataclass(slots=True)  # not frozen: built once per line, and frozen init costs 2x
+class RawRow:
+    """One row as read: its 1-based line (CSV) or row (XLSX), its cells and its raw text."""
+
+    line: int
+    cells: list[Any]
+    raw: str
+    location: str | None = None
+    column_offset: int = 0  # XLSX: index of the sheet's first column (for cell names)
+
+
+class _CellError(Exception):
+    """A cell that cannot be read; the message is ready for the user."""
+
+
+# -- value conversion ---------------------------------------------------------------
+
+
+def float_to_decimal(value: float) -> Decimal:
+    """The decimal a spreadsheet cell holds, from the binary float a reader returns.
+
+    Spreadsheet files store numbers as decimal text in the XML; readers turn it
+    into a double.  Every decimal with at most 15 significant digits survives
+    text -> double -> 15-significant-digit text exactly (IEEE 754 doubles carry
+    15.95 decimal digits, C's DBL_DIG = 15), and Excel itself keeps only 15
+    significant digits.  So formatting with ``.15g`` gives back exactly what the
+    cell held for every amount below 10^13 with two decimals, and also removes
+    the binary noise of computed cells (0.1 + 0.2 -> 0.3, as Excel shows it).
+    """
+    if not math.isfinite(value):
+        raise _CellError(f"'{value}' is not a finite number")
+    return Decimal(format(value, ".15g"))
+
+
+def _cell_text(value: Any) -> str:
+    """Text of a cell for text fields (names, references)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return str(float_to_decimal(value)) if math.isfinite(value) else str(value)
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+class _AmountReader:
+    """Text or number -> Decimal, for one locale; caches each distinct text."""
+
+    def __init__(self, locale: str | None, remove: tuple[str, ...]) -> None:
+        self.locale = locale
+        self.remove = remove
+        if locale:
+            loc = Locale.parse(locale)
+            symbols = loc.number_symbols.get("latn", loc.number_symbols)
+            dec, group = symbols.get("decimal", "."), symbols.get("group", ",")
+        else:
+            dec, group = ".", ""
+        groups = [group] if group else []
+        if group.isspace():
+            groups += [" ", "\u00a0", "\u202f"]
+        table: dict[int, Any] = {ord(g): None for g in groups}
+        table[ord(dec)] = "."
+        self.table = table
+        # Canonical spellings (1234.56, 1,234.56, -12) skip babel, which costs ~14 us a call.
+        grp = "[" + "".join(re.escape(g) for g in dict.fromkeys(groups)) + "]" if groups else None
+        whole = rf"(?:\d+|\d{{1,3}}(?:{grp}\d{{3}})+)" if grp else r"\d+"
+        self.fast = re.compile(rf"[+-]?{whole}(?:{re.escape(dec)}\d+)?").fullmatch
+        self.cache: dict[str, Decimal | None] = {}
+        self.where = f" (locale {locale})" if locale else ""
+
+    def __call__(self, value: Any) -> Decimal | None:
+        """The amount, or None for an empty cell; raises _CellError."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            hit = self.cache.get(value, _MISSING)
+            if hit is not _MISSING:
+                return hit  # type: ignore[return-value]
+            result = self._text(value)
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[value] = result
+            return result
+        if isinstance(value, bool):
+            raise _CellError(f"cannot read '{value}' as an amount")
+        if isinstance(value, int):
+            return Decimal(value)
+        if isinstance(value, float):
+            return float_to_decimal(value)
+        if isinstance(value, Decimal):
+            return value
+        raise _CellError(f"cannot read '{_cell_text(value)}' as an amount")
+
+    def _text(self, text: str) -> Decimal | None:
+        s = text
+        for r in self.remove:
+            s = s.replace(r, "")
+        s = s.strip()
+        if not s:
+            return None
+        if self.fast(s):
+            try:
+                return Decimal(s.translate(self.table))
+            except InvalidOperation:  # pragma: no cover - the regex admits only digits
+                pass
+        try:
+            return parse_amount(s, self.locale)
+        except (MoneyError, ValueError, InvalidOperation):
+            raise _CellError(f"cannot read '{text.strip()}' as an amount{self.where}") from None
+
+
+_MISSING = object()
+
+
+class _DateReader:
+    """Text or spreadsheet date -> date, trying each format; caches each distinct text."""
+
+    def __init__(self, formats: tuple[str, ...]) -> None:
+        self.formats = formats
+        self.cache: dict[str, date | None] = {}
+        self.expected = " or ".join(formats)
+
+    def __call__(self, value: Any) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str):
+            raise _CellError(
+                f"cannot read '{_cell_text(value)}' as a date (a number, not a date cell)"
+            )
+        hit = self.cache.get(value, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
+        result = self._text(value)
+        if len(self.cache) >= _CACHE_LIMIT:
+            self.cache.clear()
+        self.cache[value] = result
+        return result
+
+    def _text(self, text: str) -> date | None:
+        s = text.strip()
+        if not s:
+            return None
+        for fmt in self.formats:
+            try:
+                if fmt == "%Y-%m-%d":
+                    return (
+                        date.fromisoformat(s) if len(s) == 10 else datetime.strptime(s, fmt).date()
+                    )
+                return datetime.strptime(s, fmt).date()
+            except ValueError:
+                continue
+        raise _CellError(f"cannot read '{s}' as a date (expected {self.expected})")
+
+
+# -- encodings and row sources ---------------------------------------------------------
+
+
+def resolve_encoding(path: str | Path, encoding: str) -> str:
+    """The codec to open ``path`` with: ``auto`` tries UTF-8 (with or without BOM), then cp1252.
+
+    Plain ``utf-8`` is opened as ``utf-8-sig`` too, so a byte-order mark never
+    sticks to the first header cell.
+    """
+    if encoding in ("utf-8", "utf-8-sig"):
+        return "utf-8-sig"
+    if encoding != "auto":
+        return encoding
+    for candidate in ("utf-8", "cp1252"):
+        decoder = codecs.getincrementaldecoder(candidate)()
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        except OSError:
+            break
+        return "utf-8-sig" if candidate == "utf-8" else candidate
+    # latin-1 decodes every byte: the last resort never fails.
+    return "latin-1"
+
+
+def iter_csv_rows(path: str | Path, profile: Profile, diags: list[Diagnostic]) -> Iterator[RawRow]:
+    """Rows of a CSV file with their first physical line number and raw text.
+
+    Decoding and CSV errors end the file with one diagnostic (the reader cannot
+    resynchronise after them).
+    """
+    file = str(path)
+    encoding = resolve_encoding(path, profile.encoding)
+    later = "utf-8" if encoding == "utf-8-sig" else encoding  # a BOM only opens the file
+    pending: list[str] = []
+
+    def physical(fh: Any) -> Iterator[str]:
+        # Lines are decoded one by one so a decoding error names its line.  The
+        # csv module pulls exactly the lines of one record, so what we hand it
+        # between two records is that record's raw text (multi-line fields too).
+        codec = encoding
+        for number, data in enumerate(fh, start=1):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise _DecodeError(number, exc) from None
+            codec = later
+            pending.append(text)
+            yield text
+
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        diags.append(Diagnostic(file, None, f"cannot read: {exc.strerror or exc}"))
+        return
+    with fh:
+        reader = csv.reader(
+            physical(fh), delimiter=profile.delimiter, quotechar=profile.quotechar, strict=False
+        )
+        start = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except _DecodeError as exc:
+                bad = exc.error.object[exc.error.start]
+                diags.append(
+                    Diagnostic(
+                        file,
+                        exc.line,
+                        f"cannot decode the text as {profile.encoding} (byte 0x{bad:02x}); "
+                        'set encoding = "cp1252" or "auto" in the profile',
+                    )
+                )
+                return
+            except csv.Error as exc:
+                diags.append(Diagnostic(file, start, f"cannot read the CSV: {exc}"))
+                return
+            raw = (pending[0] if len(pending) == 1 else "".join(pending)).rstrip("\r\n")
+            pending.clear()
+            yield RawRow(start, row, raw)
+            start = reader.line_num + 1
+
+
+class _DecodeError(Exception):
+    """A line that is not valid text in the profile's encoding."""
+
+    def __init__(self, line: int, error: UnicodeDecodeError) -> None:
+        super().__init__(line, error)
+        self.line = line
+        self.error = error
+
+
+def is_xlsx(path: str | Path) -> bool:
+    """True when the file starts with a zip signature (XLSX is a zip archive)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == ZIP_MAGIC
+    except OSError:
+        return False
+
+
+def check_xlsx_archive(
+    path: str | Path,
+    max_unpacked: int = DEFAULT_MAX_UNPACKED_BYTES,
+    max_ratio: int = MAX_COMPRESSION_RATIO,
+) -> None:
+    """Refuse an XLSX whose unpacked size or compression ratio is absurd (a zip bomb).
+
+    Checked on the zip directory before any parser inflates a byte; the
+    inflaters (Python's and calamine's) stop at each entry's declared size, so
+    the declared sizes are what a hostile file can cost us.
+    """
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(f"{p}: not a readable XLSX (zip) file: {exc}") from None
+    if len(infos) > 10_000:
+        raise ImportFileError(f"{p}: XLSX archive has {len(infos)} entries; refused")
+    unpacked = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if unpacked > max_unpacked:
+        raise ImportFileError(
+            f"{p}: XLSX would unpack to {unpacked} bytes, above the limit of {max_unpacked}"
+        )
+    # Tiny archives may compress very well for honest reasons; only big ones are suspect.
+    if unpacked > 10 * 1024 * 1024 and unpacked > max_ratio * max(packed, 1):
+        raise ImportFileError(
+            f"{p}: XLSX compression ratio {unpacked // max(packed, 1)}:1 is above "
+            f"{max_ratio}:1 (a zip bomb?); refused"
+        )
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _xlsx_engine() -> str:
+    forced = os.environ.get("SOLIDARITY_XLSX_ENGINE", "")
+    if forced in ("openpyxl", "calamine"):
+        return forced
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:
+        return "openpyxl"
+    return "calamine"
+
+
+def iter_xlsx_rows(
+    path: str | Path, profile: Profile, diags: list[Diagnostic], *, max_rows: int | None = None
+) -> Iterator[RawRow]:
+    """Rows of the profile's sheet (default: the first) with their 1-based row numbers.
+
+    Only cached cell values are read: formulas are never evaluated.  A damaged
+    archive is a diagnostic; an absurd one (zip bomb) raises :class:`ImportFileError`.
+    """
+    file = str(path)
+    try:
+        readable = zipfile.is_zipfile(path)
+    except OSError:
+        readable = False
+    if not readable:
+        diags.append(Diagnostic(file, None, "not a readable XLSX file (damaged zip archive)"))
+        return
+    check_xlsx_archive(path)
+    if _xlsx_engine() == "calamine":
+        source = _calamine_rows(path, profile, diags, file, max_rows)
+    else:
+        source = _openpyxl_rows(path, profile, diags, file, max_rows)
+    yield from source
+
+
+def _pick_sheet(
+    names: list[str], profile: Profile, diags: list[Diagnostic], file: str
+) -> str | None:
+    if not names:
+        diags.append(Diagnostic(file, None, "the workbook has no sheet"))
+        return None
+    wanted = profile.sheet
+    if wanted is None:
+        return names[0]
+    if isinstance(wanted, int):
+        if 1 <= wanted <= len(names):
+            return names[wanted - 1]
+    elif wanted in names:
+        return wanted
+    diags.append(
+        Diagnostic(file, None, f"no sheet {wanted!r} in the workbook (sheets: {', '.join(names)})")
+    )
+    return None
+
+
+def _raw_of(cells: list[Any]) -> str:
+    return "\t".join(_cell_text(c) for c in cells)
+
+
+def _calamine_rows(
+    path: str | Path, profile: Profile, diags: list[Diagnostic], file: str, max_rows: int | None
+) -> Iterator[RawRow]:
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+        name = _pick_sheet(list(wb.sheet_names), profile, diags, file)
+        if name is None:
+            return
+        sheet = wb.get_sheet_by_name(name)
+    # calamine parses untrusted bytes in Rust and reports every failure as some
+    # exception; any of them means "this workbook cannot be read".
+    except Exception as exc:  # noqa: BLE001
+        diags.append(Diagnostic(file, None, f"cannot read the workbook: {exc}"))
+        return
+    start = sheet.start
+    offset = start[1] if start else 0
+    try:
+        # iter_rows starts at the sheet's first row but trims columns left of the first used one.
+        for index, row in enumerate(sheet.iter_rows(), start=1):
+            if max_rows is not None and index > max_rows:
+                return
+            cells = [None if (v == "" and isinstance(v, str)) else v for v in row]
+            yield RawRow(index, cells, _raw_of(cells), f"{name}!{index}", offset)
+    except Exception as exc:  # noqa: BLE001 - see above
+        diags.append(Diagnostic(file, None, f"cannot read the workbook: {exc}"))
+
+
+def _openpyxl_rows(
+    path: str | Path, profile: Profile, diags: list[Diagnostic], file: str, max_rows: int | None
+) -> Iterator[RawRow]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - untrusted archive, any failure means unreadable
+        diags.append(Diagnostic(file, None, f"cannot read the workbook: {exc}"))
+        return
+    try:
+        name = _pick_sheet(list(wb.sheetnames), profile, diags, file)
+        if name is None:
+            return
+        ws = wb[name]
+        # Dimensions come from the file and may claim 16384 columns; ignore them.
+        ws.reset_dimensions()  # type: ignore[union-attr]
+        for index, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if max_rows is not None and index > max_rows:
+                return
+            cells = list(row)
+            while cells and cells[-1] is None:
+                cells.pop()
+            yield RawRow(index, cells, _raw_of(cells), f"{name}!{index}")
+    except Exception as exc:  # noqa: BLE001 - see above
+        diags.append(Diagnostic(file, None, f"cannot read the workbook: {exc}"))
+    finally:
+        wb.close()
+
+
+# -- the engine -------------------------------------------------------------------------
+
+
+def _blank(cells: list[Any]) -> bool:
+    for c in cells:
+        if c is not None and (not isinstance(c, str) or c.strip()):
+            return False
+    return True
+
+
+@dataclass(slots=True)
+class _Field:
+    """A resolved column: its 0-based index and the name shown in messages."""
+
+    index: int
+    label: str
+
+
+class _Plan:
+    """The profile's columns resolved against one header row."""
+
+    def __init__(self, profile: Profile, header: list[Any] | None) -> None:
+        self.missing: list[str] = []
+        positions: dict[str, int] = {}
+        if header is not None:
+            for i, cell in enumerate(header):
+                positions.setdefault(normalise_cell(cell), i)
+        self.positions = positions
+        cols = profile.columns
+
+        def one(key: str, ref: ColumnRef | None) -> _Field | None:
+            if ref is None:
+                return None
+            if isinstance(ref, int):
+                label = _cell_text(header[ref - 1]) if header and ref <= len(header) else ""
+                return _Field(ref - 1, label or f"column {ref}")
+            index = positions.get(normalise_cell(ref))
+            if index is None:
+                self.missing.append(f"'{ref}' (columns.{key})")
+                return None
+            return _Field(index, ref)
+
+        def many(key: str, refs: tuple[ColumnRef, ...]) -> list[_Field]:
+            return [f for f in (one(key, r) for r in refs) if f is not None]
+
+        # Never None once `missing` is empty (the engine stops before any row otherwise).
+        self.date: _Field = one("date", cols.date) or _Field(0, str(cols.date))
+        self.value_date = one("value_date", cols.value_date)
+        self.amount = one("amount", cols.amount)
+        self.amount_in = one("amount_in", cols.amount_in)
+        self.amount_out = one("amount_out", cols.amount_out)
+        self.dc = one("dc_indicator", cols.dc_indicator)
+        self.currency = one("currency", cols.currency)
+        self.account = one("account", cols.account)
+        self.balance = one("balance", cols.balance)
+        self.charges = one("charges", cols.charges)
+        self.original_amount = one("original_amount", cols.original_amount)
+        self.original_currency = one("original_currency", cols.original_currency)
+        self.counterparty_name = many("counterparty_name", cols.counterparty_name)
+        self.counterparty_account = many("counterparty_account", cols.counterparty_account)
+        self.reference = many("reference", cols.reference)
+        self.remittance = many("remittance", cols.remittance)
+        self.bank_transaction_id = many("bank_transaction_id", cols.bank_transaction_id)
+        self.bank_code = many("bank_code", cols.bank_code)
+        singles = [
+            self.date,
+            self.value_date,
+            self.amount,
+            self.amount_in,
+            self.amount_out,
+            self.dc,
+            self.currency,
+            self.account,
+            self.balance,
+            self.charges,
+            self.original_amount,
+            self.original_currency,
+        ]
+        #: Column indexes of each text field, in _TEXT_FIELDS order (() when unmapped).
+        self.text_indexes: list[tuple[int, ...]] = []
+        indexes = [f.index for f in singles if f is not None]
+        for name in _TEXT_FIELDS:
+            fields: list[_Field] = getattr(self, name)
+            self.text_indexes.append(tuple(f.index for f in fields))
+            indexes += [f.index for f in fields]
+        #: Rows are padded to this many cells so every lookup is a plain index.
+        self.width = max(indexes, default=-1) + 1
+
+
+_TEXT_FIELDS = (
+    "counterparty_name",
+    "counterparty_account",
+    "reference",
+    "remittance",
+    "bank_transaction_id",
+    "bank_code",
+)
+_ZERO = Decimal(0)
+
+
+def _money(minor: int, currency: str) -> Money:
+    """Money without re-validating: the code was checked once per file, minor is an int.
+
+    Money's own constructor re-checks the currency code on every call, a
+    quarter of the per-line cost on million-line files.
+    """
+    m = object.__new__(Money)
+    object.__setattr__(m, "minor", minor)
+    object.__setattr__(m, "currency", currency)
+    return m
+
+
+@dataclass(slots=True)
+class _Group:
+    statement: Statement
+    amounts: list[int]
+    balances: list[int | None]
+    lines: list[int]
+
+
+class _Engine:
+    """Turns rows into statements and diagnostics for one file and profile."""
+
+    def __init__(
+        self, path: str | Path, profile: Profile, fmt: str, currency_hint: str | None
+    ) -> None:
+        self.file = str(path)
+        self.profile = profile
+        self.fmt = fmt
+        # CSV cells are always text: strip them directly; spreadsheet cells need _cell_text.
+        self.text_of: Callable[[Any], str] = str.strip if fmt == "csv" else _cell_text
+        self.pad: Any = "" if fmt == "csv" else None
+        self.diags: list[Diagnostic] = []
+        self.amount_of = _AmountReader(profile.locale, profile.amount_remove)
+        self.date_of = _DateReader(profile.date_formats)
+        self.hint = currency_hint.strip().upper() if currency_hint else None
+        self.groups: dict[tuple[str, str], _Group] = {}
+        self.outside: list[RawRow] = []  # preamble and footer rows, for stated balances
+        self.preamble_account = ""
+        self.preamble_currency = ""
+        self.currency_ok: dict[str, str | None] = {}
+        self.shared: dict[str, str] = {}
+        self.digits: dict[str, int] = {}
+        self.debit_values = frozenset(v.strip().upper() for v in profile.debit_values)
+        self.credit_values = frozenset(v.strip().upper() for v in profile.credit_values)
+        self.labels: dict[str, str] = {}
+        if profile.opening_balance_label:
+            self.labels[normalise_cell(profile.opening_balance_label)] = "OPBD"
+        if profile.closing_balance_label:
+            self.labels[normalise_cell(profile.closing_balance_label)] = "CLBD"
+
+    # -- diagnostics ----------------------------------------------------------
+    def error(self, row: RawRow, message: str, cell: _Field | None = None) -> None:
+        location = row.location
+        if location and cell is not None:
+            sheet = location.rsplit("!", 1)[0]
+            location = f"{sheet}!{_column_letter(cell.index + row.column_offset)}{row.line}"
+        self.diags.append(Diagnostic(self.file, row.line, message, Severity.ERROR, location))
+
+    def warn(self, line: int | None, message: str, location: str | None = None) -> None:
+        self.diags.append(Diagnostic(self.file, line, message, Severity.WARNING, location))
+
+    # -- header -----------------------------------------------------------------
+    def find_header(self, rows: Iterator[RawRow]) -> tuple[RawRow | None, list[RawRow]]:
+        """Consume rows up to and including the header; return it and the preamble."""
+        p = self.profile
+        preamble: list[RawRow] = []
+        if p.header_match:
+            for row in rows:
+                if match_header(p, row.cells):
+                    return row, preamble
+                preamble.append(row)
+                if len(preamble) >= HEADER_SEARCH_ROWS:
+                    break
+            if self.diags:  # the file could not be read at all: that is the message
+                return None, preamble
+            wanted = ", ".join(p.header_match)
+            self.diags.append(
+                Diagnostic(
+                    self.file,
+                    None,
+                    f"no header row with {wanted} in the first {HEADER_SEARCH_ROWS} rows "
+                    f"(profile {p.name})",
+                )
+            )
+            return None, preamble
+        for row in rows:
+            if len(preamble) < p.skip_rows or _blank(row.cells):
+                preamble.append(row)
+                continue
+            return row, preamble
+        if not self.diags:
+            self.diags.append(
+                Diagnostic(self.file, None, f"the file has no header row (profile {p.name})")
+            )
+        return None, preamble
+
+    def scan_preamble(self, rows: list[RawRow]) -> None:
+        p = self.profile
+        acc = re.compile(p.preamble_account) if p.preamble_account else None
+        cur = re.compile(p.preamble_currency) if p.preamble_currency else None
+        for row in rows:
+            for cell in row.cells:
+                text = _cell_text(cell)
+                if not text:
+                    continue
+                if acc and not self.preamble_account and (m := acc.search(text)):
+                    self.preamble_account = m.group(1).strip()
+                if cur and not self.preamble_currency and (m := cur.search(text)):
+                    self.preamble_currency = m.group(1).strip().upper()
+
+    # -- rows -------------------------------------------------------------------------
+    def run(self, rows: Iterator[RawRow]) -> ReadResult:
+        p = self.profile
+        if p.has_header:
+            header_row, preamble = self.find_header(rows)
+            if header_row is None:
+                return ReadResult([], self.diags)
+            header: list[Any] | None = header_row.cells
+            header_line: int | None = header_row.line
+        else:
+            header, header_line = None, None
+            preamble = []
+            while len(preamble) < p.skip_rows:
+                skipped = next(rows, None)
+                if skipped is None:
+                    break
+                preamble.append(skipped)
+        self.outside.extend(preamble)
+        self.scan_preamble(preamble)
+        plan = _Plan(p, header)
+        if plan.missing:
+            for m in plan.missing:
+                self.diags.append(
+                    Diagnostic(self.file, header_line, f"column {m} is not in the header row")
+                )
+            return ReadResult([], self.diags)
+
+        footer: deque[RawRow] = deque()
+        keep = p.skip_footer_rows
+        seen_data = False
+        for row in rows:
+            if _blank(row.cells):
+                if p.stop_when_blank and seen_data:
+                    self.outside.extend(rows_rest(rows))
+                    break
+                continue
+            seen_data = True
+            if keep:
+                footer.append(row)
+                if len(footer) <= keep:
+                    continue
+                row = footer.popleft()
+            self.row(plan, row)
+        self.outside.extend(footer)
+        return self.finish()
+
+    def balance_row(self, row: RawRow) -> bool:
+        """A stated-balance row (its first cell is a configured label) is not a line."""
+        if not self.labels:
+            return False
+        first = next((c for c in row.cells if _cell_text(c)), None)
+        return normalise_cell(first) in self.labels
+
+    def row(self, plan: _Plan, row: RawRow) -> None:
+        """One data row -> one statement line, or diagnostics for every bad cell in it.
+
+        Written flat (no helper per cell) because it runs once per line of
+        files with millions of lines.
+        """
+        if self.labels and self.balance_row(row):
+            self.outside.append(row)
+            return
+        cells = row.cells
+        if len(cells) < plan.width:
+            cells = cells + [self.pad] * (plan.width - len(cells))
+        p = self.profile
+        errors: list[tuple[str, _Field | None]] = []
+        date_of, amount_of = self.date_of, self.amount_of
+
+        f = plan.date
+        try:
+            booking = date_of(cells[f.index])
+        except _CellError as exc:
+            booking = None
+            errors.append((f"column '{f.label}': {exc}", f))
+        value_date = None
+        if plan.value_date is not None:
+            f = plan.value_date
+            try:
+                value_date = date_of(cells[f.index])
+            except _CellError as exc:
+                errors.append((f"column '{f.label}': {exc}", f))
+
+        amount: Decimal | None = None
+        if plan.amount is not None:
+            f = plan.amount
+            try:
+                amount = amount_of(cells[f.index])
+            except _CellError as exc:
+                errors.append((f"column '{f.label}': {exc}", f))
+            if plan.dc is not None and amount is not None:
+                indicator = _cell_text(cells[plan.dc.index]).upper()
+                if indicator in self.debit_values:
+                    amount = -abs(amount)
+                elif indicator in self.credit_values:
+                    amount = abs(amount)
+                else:
+                    message = (
+                        f"column '{plan.dc.label}': '{indicator}' is neither a debit "
+                        f"({'/'.join(p.debit_values)}) nor a credit "
+                        f"({'/'.join(p.credit_values)})"
+                    )
+                    errors.append((message, plan.dc))
+        else:
+            money_in = self.optional_amount(cells, plan.amount_in, errors)
+            money_out = self.optional_amount(cells, plan.amount_out, errors)
+            # The column says the direction; a sign written in it is ignored
+            # (banks write debits as 50.00 or as -50.00).
+            if money_in is not None or money_out is not None:
+                amount = abs(money_in or _ZERO) - abs(money_out or _ZERO)
+
+        balance = self.optional_amount(cells, plan.balance, errors)
+        charges = self.optional_amount(cells, plan.charges, errors)
+        original = self.optional_amount(cells, plan.original_amount, errors)
+
+        if not errors:
+            if booking is None and amount is None:
+                self.warn(row.line, "row has no date and no amount; skipped", row.location)
+                return
+            if booking is None:
+                errors.append((f"column '{plan.date.label}': the date is empty", plan.date))
+            if amount is None:
+                first = plan.amount or plan.amount_in or plan.amount_out
+                names = " or ".join(
+                    f"'{x.label}'" for x in (plan.amount, plan.amount_in, plan.amount_out) if x
+                )
+                errors.append((f"column {names}: the amount is empty", first))
+        if errors:
+            for message, cell in errors:
+                self.error(row, message, cell)
+            return
+        assert booking is not None and amount is not None
+
+        # Fast paths inline (once per line): a currency already checked, an amount
+        # with no excess decimals.
+        code = cells[plan.currency.index].strip() if plan.currency and self.pad == "" else None
+        currency = self.currency_ok.get(code) if code else None
+        if currency is None:
+            currency = self.line_currency(row, cells, plan)
+            if currency is None:
+                return
+        if p.sign == "inverse":
+            amount = -amount
+            balance = -balance if balance is not None else None
+        scaled = amount.scaleb(self.digits.get(currency) or self.currency_digits(currency))
+        if scaled == scaled.to_integral_value():
+            minor = int(scaled)
+        else:
+            checked = self.minor(
+                row, amount, currency, plan.amount or plan.amount_in or plan.amount_out
+            )
+            if checked is None:
+                return
+            minor = checked
+        bal_minor = None
+        if balance is not None:
+            bal_minor = self.minor(row, balance, currency, plan.balance)
+            if bal_minor is None:
+                return
+        charges_money = None
+        if charges:
+            value = -charges if p.charges_sign == "negative" else charges
+            cm = self.minor(row, value, currency, plan.charges)
+            if cm is None:
+                return
+            charges_money = _money(cm, currency)
+        instructed = None
+        if original:
+            got = self.instructed(row, cells, plan, original, amount, currency)
+            if got is False:
+                return
+            instructed = got if isinstance(got, Money) else None
+
+        text_of = self.text_of
+        account = text_of(cells[plan.account.index]) if plan.account else ""
+        account = account or self.preamble_account or p.account
+        name, acct, ref, remit, txid, code = [
+            text_of(cells[ix[0]])
+            if len(ix) == 1
+            else " ".join(t for t in (text_of(cells[i]) for i in ix) if t)
+            if ix
+            else ""
+            for ix in plan.text_indexes
+        ]
+        # Counterparties and descriptions repeat across a file: keep one copy of
+        # each (a quarter of the memory of a million-line import).
+        shared = self.shared
+        name = shared.setdefault(name, name)
+        acct = shared.setdefault(acct, acct)
+        remit = shared.setdefault(remit, remit)
+        code = shared.setdefault(code, code)
+        line = StatementLine(
+            account=account,
+            booking_date=booking,
+            amount=_money(minor, currency),
+            origin=Origin(self.file, row.line, row.location, row.raw),
+            value_date=value_date,
+            counterparty_name=name,
+            counterparty_account=acct,
+            reference=ref,
+            remittance=remit,
+            bank_transaction_id=txid,
+            bank_code=code,
+            charges=charges_money,
+            instructed_amount=instructed,
+        )
+        key = (account, currency)
+        group = self.groups.get(key)
+        if group is None:
+            st = Statement(account=account, currency=currency, format=self.fmt)
+            st.origin = Origin(self.file)
+            group = self.groups[key] = _Group(st, [], [], [])
+        group.statement.lines.append(line)
+        if plan.balance is not None:
+            group.amounts.append(minor)
+            group.balances.append(bal_minor)
+            group.lines.append(row.line)
+
+    def optional_amount(
+        self, cells: list[Any], f: _Field | None, errors: list[tuple[str, _Field | None]]
+    ) -> Decimal | None:
+        """The amount in an optional column (None if unmapped or empty), noting errors."""
+        if f is None:
+            return None
+        try:
+            return self.amount_of(cells[f.index])
+        except _CellError as exc:
+            errors.append((f"column '{f.label}': {exc}", f))
+            return None
+
+    def line_currency(self, row: RawRow, cells: list[Any], plan: _Plan) -> str | None:
+        text = _cell_text(cells[plan.currency.index]) if plan.currency else ""
+        code = text or self.hint or self.preamble_currency or self.profile.currency
+        if not code:
+            self.error(
+                row,
+                "no currency: the file has no currency column and the profile none; "
+                "pass --currency CODE or set currency in the profile",
+            )
+            return None
+        return self.checked_currency(row, code, plan.currency if text else None)
+
+    def checked_currency(self, row: RawRow, code: str, f: _Field | None) -> str | None:
+        if code not in self.currency_ok:
+            try:
+                self.currency_ok[code] = check_currency(code)
+            except MoneyError:
+                self.currency_ok[code] = None
+        ok = self.currency_ok[code]
+        if ok is None:
+            where = f"column '{f.label}': " if f else ""
+            self.error(row, f"{where}unknown currency code '{code}'", f)
+        return ok
+
+    def currency_digits(self, currency: str) -> int:
+        digits = self.digits.get(currency)
+        if digits is None:
+            digits = self.digits[currency] = currency_digits(currency)
+        return digits
+
+    def minor(self, row: RawRow, value: Decimal, currency: str, f: _Field | None) -> int | None:
+        digits = self.currency_digits(currency)
+        scaled = value.scaleb(digits)
+        integral = scaled.to_integral_value()
+        if scaled != integral:
+            where = f"column '{f.label}': " if f else ""
+            self.error(
+                row,
+                f"{where}{value} has more than {digits} decimal(s), the precision of {currency}",
+                f,
+            )
+            return None
+        return int(integral)
+
+    def instructed(
+        self,
+        row: RawRow,
+        cells: list[Any],
+        plan: _Plan,
+        original: Decimal,
+        amount: Decimal,
+        currency: str,
+    ) -> Money | None | bool:
+        code = _cell_text(cells[plan.original_currency.index]) if plan.original_currency else ""
+        if not code or code.upper() == currency:
+            return None
+        ok = self.checked_currency(row, code.upper(), plan.original_currency)
+        if ok is None:
+            return False
+        if self.profile.sign == "inverse":
+            original = -original
+        # Same direction as the line: it is the same movement in the other currency.
+        signed = abs(original) if amount >= 0 else -abs(original)
+        m = self.minor(row, signed, ok, plan.original_amount)
+        return False if m is None else _money(m, ok)
+
+    # -- statements ---------------------------------------------------------------
+    def finish(self) -> ReadResult:
+        statements: list[Statement] = []
+        for group in self.groups.values():
+            st = group.statement
+            dates = [ln.booking_date for ln in st.lines]
+            st.period_start, st.period_end = min(dates), max(dates)
+            if group.balances:
+                self.running_balances(group)
+            statements.append(st)
+        self.stated_balances(statements)
+        return ReadResult(statements, self.diags)
+
+    def running_balances(self, group: _Group) -> None:
+        """Opening and closing balances from a running-balance column, if it is consistent."""
+        st = group.statement
+        amounts, balances = group.amounts, group.balances
+        if any(b is None for b in balances):
+            self.warn(None, f"running balance missing on some lines of {st.currency}; not used")
+            return
+        bal: list[int] = balances  # type: ignore[assignment]
+        n = len(bal)
+        forward = all(bal[i - 1] + amounts[i] == bal[i] for i in range(1, n))
+        if forward:
+            opening, closing = bal[0] - amounts[0], bal[-1]
+        elif all(bal[i + 1] + amounts[i] == bal[i] for i in range(n - 1)):  # newest first
+            opening, closing = bal[-1] - amounts[-1], bal[0]
+        else:
+            bad = next(i for i in range(1, n) if bal[i - 1] + amounts[i] != bal[i])
+            expected = Money(bal[bad - 1] + amounts[bad], st.currency)
+            self.warn(
+                group.lines[bad],
+                f"running balance {Money(bal[bad], st.currency).to_decimal_string()} does not "
+                f"follow from the previous line (expected {expected.to_decimal_string()}); "
+                "opening and closing balances not derived",
+            )
+            return
+        assert st.period_start is not None and st.period_end is not None
+        st.opening = Balance("OPBD", st.period_start, Money(opening, st.currency))
+        st.closing = Balance("CLBD", st.period_end, Money(closing, st.currency))
+
+    def stated_balances(self, statements: list[Statement]) -> None:
+        """Balances written on labelled rows above or below the table."""
+        if not self.labels:
+            return
+        found: dict[str, tuple[Decimal, RawRow]] = {}
+        for row in self.outside:
+            texts = [_cell_text(c) for c in row.cells]
+            nonempty = [t for t in texts if t]
+            if not nonempty or normalise_cell(nonempty[0]) not in self.labels:
+                continue
+            kind = self.labels[normalise_cell(nonempty[0])]
+            try:
+                value = self.amount_of(row.cells[texts.index(nonempty[-1])])
+            except _CellError as exc:
+                self.error(row, f"stated balance: {exc}")
+                continue
+            if value is not None and len(nonempty) > 1:
+                found[kind] = (value, row)
+        if not found:
+            return
+        if len(statements) != 1:
+            self.warn(
+                None, "stated balances ignored: the file holds several accounts or currencies"
+            )
+            return
+        st = statements[0]
+        assert st.period_start is not None and st.period_end is not None
+        for kind, (value, row) in found.items():
+            if self.profile.sign == "inverse":
+                value = -value
+            m = self.minor(row, value, st.currency, None)
+            if m is None:
+                continue
+            bal = Balance(
+                kind, st.period_start if kind == "OPBD" else st.period_end, Money(m, st.currency)
+            )
+            if kind == "OPBD":
+                st.opening = bal
+            else:
+                st.closing = bal
+        if st.opening and st.closing:
+            total = sum(ln.amount.minor for ln in st.lines)
+            if st.opening.amount.minor + total != st.closing.amount.minor:
+                expected = Money(st.opening.amount.minor + total, st.currency)
+                self.warn(
+                    None,
+                    "stated balances do not add up: opening "
+                    f"{st.opening.amount.to_decimal_string()} "
+                    f"+ lines = {expected.to_decimal_string()}, but the closing balance says "
+                    f"{st.closing.amount.to_decimal_string()}",
+                )
+
+
+def rows_rest(rows: Iterator[RawRow]) -> list[RawRow]:
+    """The remaining rows (after a stop), kept only for stated balances."""
+    return [r for r in rows if not _blank(r.cells)]
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A million-line file builds millions of small objects and no cycles; with
+    # the cyclic collector running, each full collection walks all of them
+    # again (30% of the time of a 10^6-line read).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def read_csv(path: str | Path, profile: Profile, *, currency_hint: str | None = None) -> ReadResult:
+    """Read a CSV bank export with ``profile``; every bad cell becomes a diagnostic."""
+    engine = _Engine(path, profile, "csv", currency_hint)
+    with _gc_paused():
+        return engine.run(iter_csv_rows(path, profile, engine.diags))
+
+
+def read_xlsx(
+    path: str | Path, profile: Profile, *, currency_hint: str | None = None
+) -> ReadResult:
+    """Read an XLSX bank export with ``profile``.
+
+    Raises :class:`ImportFileError` when the archive is refused (zip bomb);
+    everything else wrong becomes a diagnostic.
+    """
+    engine = _Engine(path, profile, "xlsx", currency_hint)
+    with _gc_paused():
+        return engine.run(iter_xlsx_rows(path, profile, engine.diags))
+
+
+def read_tabular(
+    path: str | Path, profile: Profile, *, currency_hint: str | None = None
+) -> ReadResult:
+    """Read a CSV or XLSX file (told apart by its first bytes) with ``profile``."""
+    fmt = "xlsx" if is_xlsx(path) else "csv"
+    if fmt not in profile.formats:
+        return ReadResult(
+            [],
+            [
+                Diagnostic(
+                    str(path),
+                    None,
+                    f"profile {profile.name} reads {' or '.join(profile.formats)} files; "
+                    f"this file is {fmt}",
+                )
+            ],
+        )
+    reader = read_xlsx if fmt == "xlsx" else read_csv
+    return reader(path, profile, currency_hint=currency_hint)

@@ -121,7 +121,26 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 class Main(click.Group):
-    """The root group: turns refusals into one clear line and an exit code."""
+    """The root group: turns refusals into one clear line and an exit code.
+
+    Feature modules (``ledger.cli_imports``...) are attached on first use, not
+    at import time, so they can import this module without a cycle.
+    """
+
+    _extended = False
+
+    def _extend(self) -> None:
+        if not Main._extended:
+            Main._extended = True
+            _register_extensions(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._extend()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._extend()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -484,7 +503,7 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                         default="json", show_default=True)(f)
 
 
-def _register_extensions() -> None:
+def _register_extensions(root: click.Group) -> None:
     """Attach the command groups of later features (imports, reconciliation, ...)."""
     import importlib
 
@@ -495,10 +514,7 @@ def _register_extensions() -> None:
             if exc.name == name:
                 continue
             raise
-        mod.register(main)
-
-
-_register_extensions()
+        mod.register(root)
 
 
 if __name__ == "__main__":  # pragma: no cover

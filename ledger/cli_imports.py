@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,63 @@ def read_files(files: tuple[Path, ...], profile: str, currency: str | None) -> t
     return results, errors, warnings
 
 
+def run_import(
+    engine: Any, files: Sequence[Path], account: str, *, profile: str = "auto",
+    currency: str | None = None, dry_run: bool = False, allow_gap: bool = False,
+    actor: str | None = None, progress: bool = False,
+) -> statements.ImportOutcome:
+    """Read and store ``files`` into ``account`` in one transaction (the import command).
+
+    A file whose bytes were already imported into the account is not parsed
+    again.  Raises :class:`~ledger.statements.ImportRefused` listing every
+    problem of every file; nothing is stored then.
+    """
+    from ledger.db import require_schema, unit_of_work
+
+    hashes = {f: _sha256(f) for f in files}
+    with unit_of_work(engine) as conn:
+        require_schema(conn)
+        repeats = {f: prev for f in files
+                   if (prev := statements.previous_import(conn, account, hashes[f])) is not None}
+    results, errors, warnings = read_files(tuple(f for f in files if f not in repeats),
+                                           profile, currency)
+    if errors:
+        refused = statements.ImportRefused(errors)
+        refused.warnings = warnings  # type: ignore[attr-defined]
+        raise refused
+    total = sum(res.line_count for _, res in results)
+    bar_cm = (click.progressbar(length=total, label="importing", file=sys.stderr)
+              if progress and total > PROGRESS_THRESHOLD else None)
+    outcome = statements.ImportOutcome(warnings=warnings, dry_run=dry_run)
+    try:
+        with unit_of_work(engine) as conn:
+            bar = bar_cm.__enter__() if bar_cm else None
+            problems: list[str] = []
+            for f in files:
+                if f in repeats:
+                    outcome.files.append(statements.record_repeat(conn, account, str(f),
+                                                                  repeats[f], actor))
+                    continue
+                res = next(r for p, r in results if p == f)
+                try:
+                    outcome.files.append(statements.store_file(
+                        conn, account, str(f), hashes[f], _fmt(res), res.statements,
+                        profile=None if profile == "auto" else profile, actor=actor,
+                        allow_gap=allow_gap, progress=bar.update if bar else None))
+                except statements.ImportRefused as exc:
+                    problems += exc.problems
+            if problems:
+                raise statements.ImportRefused(problems)
+            if dry_run:
+                raise _DryRun(outcome)
+    except _DryRun:
+        pass
+    finally:
+        if bar_cm:
+            bar_cm.__exit__(None, None, None)
+    return outcome
+
+
 def register(main: click.Group) -> None:
     """Attach the import commands to the root group (and the demo's import step)."""
     from ledger.demo import add_step
@@ -92,42 +150,12 @@ def register(main: click.Group) -> None:
 
             accs = {a.code: a for a in c.read(list_accounts)}
             currency = accs[account].currency if account in accs else None
-        results, errors, warnings = read_files(files, profile, currency)
-        if errors:
-            _refuse(c, errors, warnings)
-        total = sum(res.line_count for _, res in results)
-        show_bar = total > PROGRESS_THRESHOLD and not c.as_json
-
-        def run(conn: Connection) -> statements.ImportOutcome:
-            outcome = statements.ImportOutcome(warnings=warnings, dry_run=dry_run)
-            problems: list[str] = []
-            bar_cm = (click.progressbar(length=total, label="importing", file=sys.stderr)
-                      if show_bar else None)
-            bar = bar_cm.__enter__() if bar_cm else None
-            try:
-                for f, res in results:
-                    try:
-                        outcome.files.append(statements.store_file(
-                            conn, account, str(f), _sha256(f), _fmt(res), res.statements,
-                            profile=None if profile == "auto" else profile, actor=c.actor,
-                            allow_gap=allow_gap, progress=bar.update if bar else None))
-                    except statements.ImportRefused as exc:
-                        problems += exc.problems
-            finally:
-                if bar_cm:
-                    bar_cm.__exit__(None, None, None)
-            if problems:
-                raise statements.ImportRefused(problems)
-            if dry_run:
-                raise _DryRun(outcome)
-            return outcome
-
         try:
-            outcome = c.write(run)
+            outcome = run_import(c.engine, files, account, profile=profile, currency=currency,
+                                 dry_run=dry_run, allow_gap=allow_gap, actor=c.actor,
+                                 progress=not c.as_json)
         except statements.ImportRefused as exc:
-            _refuse(c, exc.problems, warnings)
-        except _DryRun as dry:
-            outcome = dry.outcome
+            _refuse(c, exc.problems, getattr(exc, "warnings", []))
         doc = {**outcome.totals(), "dry_run": dry_run,
                "files": [vars(f) for f in outcome.files], "diagnostics": outcome.warnings}
         t = outcome.totals()
@@ -216,7 +244,6 @@ def demo_import_step(engine: Any, folder: Path, actor: str | None, lang: str, re
     """Write the fund's 2026 bank statements (CSV, XLSX, camt.053) and import them."""
     from datetime import date
 
-    from imports.detect import read_file
     from ledger.bankfiles import (
         BankLineSpec,
         write_camt053,
@@ -249,12 +276,7 @@ def demo_import_step(engine: Any, folder: Path, actor: str | None, lang: str, re
     counts = []
     for path, account, write in files:
         write(path)
-        res = read_file(path)
-        if not res.ok:
-            raise statements.ImportRefused([str(d) for d in res.errors])
-        with unit_of_work(engine) as conn:
-            got = statements.store_file(conn, account, str(path), _sha256(path), _fmt(res),
-                                        res.statements, actor=actor)
+        got = run_import(engine, [path], account, actor=actor).files[0]
         counts.append(f"{path.name} ({got.new} lines)")
     result.extras["statements"] = [str(p) for p, _, _ in files]
     return "imported bank statements: " + ", ".join(counts)

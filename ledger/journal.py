@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
@@ -268,14 +270,22 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, object]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
            f"VALUES ({', '.join([mark] * len(cols))})")
-    plain = all(p is None for p in procs)
+    getter = itemgetter(*cols)
+    convert = [(i, p) for i, p in enumerate(procs) if p is not None]
     for i in range(0, len(rows), _CHUNK):
         chunk = rows[i : i + _CHUNK]
-        if plain:
-            params = [tuple(r[c] for c in cols) for r in chunk]
+        if len(cols) == 1:
+            params: list[Any] = [(getter(r),) for r in chunk]
+        elif not convert:
+            params = [getter(r) for r in chunk]
         else:
-            params = [tuple(v if p is None or v is None else p(v)
-                            for p, v in zip(procs, (r[c] for c in cols))) for r in chunk]
+            params = []
+            for r in chunk:
+                values = list(getter(r))
+                for j, proc in convert:
+                    if values[j] is not None:
+                        values[j] = proc(values[j])
+                params.append(tuple(values))
         conn.exec_driver_sql(sql, params)
 
 

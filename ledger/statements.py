@@ -131,16 +131,22 @@ def line_keys(account_id: int, st: StatementLike) -> list[tuple[str, str]]:
     seen_fp: Counter[tuple[Any, ...]] = Counter()
     seen_match: Counter[tuple[Any, ...]] = Counter()
     out = []
+    sha = hashlib.sha256
     for ln in st.lines:
-        ident = (ln.booking_date, ln.value_date, ln.amount.minor, ln.counterparty_name.strip().casefold(),
-                 ln.counterparty_account, ln.reference.strip())
-        seen_fp[ident] += 1
+        txid = ln.bank_transaction_id.strip()
+        if txid:
+            key = f"id:{txid}"
+        else:
+            ident = (ln.booking_date, ln.value_date, ln.amount.minor,
+                     ln.counterparty_name.strip().casefold(), ln.counterparty_account,
+                     ln.reference.strip())
+            seen_fp[ident] += 1
+            key = f"fp:{ln.fingerprint(seen_fp[ident])[:60]}"
         mk = (ln.booking_date, ln.amount.minor)
         seen_match[mk] += 1
-        txid = ln.bank_transaction_id.strip()
-        key = f"id:{txid}" if txid else f"fp:{ln.fingerprint(seen_fp[ident])[:60]}"
-        out.append((key, _h(account_id, ln.booking_date.isoformat(), ln.amount.minor,
-                            ln.amount.currency, seen_match[mk])))
+        raw = (f"{account_id}\x1f{ln.booking_date.isoformat()}\x1f{ln.amount.minor}"
+               f"\x1f{ln.amount.currency}\x1f{seen_match[mk]}")
+        out.append((key, sha(raw.encode("utf-8")).hexdigest()))
     return out
 
 
@@ -286,7 +292,7 @@ def store_file(
     for st in statements:
         keys = line_keys(account_id, st)
         outcome.lines += len(keys)
-        st_id = _statement_row(conn, account_id, st, fmt, import_id)
+        st_id = _statement_row(conn, account_id, st, fmt, import_id, keys)
         if not keys:
             continue
         known_l, known_m = _existing(conn, account_id, keys, min(all_dates), max(all_dates))
@@ -309,14 +315,13 @@ def store_file(
 
 
 def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: str,
-                   import_id: int) -> int:
+                   import_id: int, keys: Sequence[tuple[str, str]]) -> int:
     op = st.opening if _stated_in(st.opening, st.currency) else None
     cl = st.closing if _stated_in(st.closing, st.currency) else None
     key = _h(st.statement_id or "", st.period_start, st.period_end,
              op.date if op else None, op.amount.minor if op else None,
              cl.date if cl else None, cl.amount.minor if cl else None,
-             "" if (st.statement_id or op or cl) else ",".join(
-                 k for k, _ in line_keys(account_id, st)))
+             "" if (st.statement_id or op or cl) else ",".join(k for k, _ in keys))
     existing = conn.execute(select(BankStatement.id).where(
         BankStatement.account_id == account_id, BankStatement.statement_key == key)).first()
     if existing:
@@ -378,3 +383,34 @@ def iter_lines(conn: Connection, account_code: str, start: date | None = None,
     if end:
         q = q.where(LineRow.booking_date <= end)
     return conn.execute(q).mappings().all()
+
+
+def previous_import(conn: Connection, account_code: str, sha256: str) -> FileOutcome | None:
+    """The counts of an earlier import of the very same bytes into this account, if any.
+
+    Imports are atomic, so a file whose SHA-256 was imported before is known
+    line for line: re-importing it need not even be parsed.
+    """
+    b = BankImport.__table__.c
+    row = conn.execute(
+        select(b.file_name, b.format, b.statements, b.lines)
+        .join(Account, Account.id == b.account_id)
+        .where(Account.code == account_code, b.sha256 == sha256)
+        .order_by(b.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return FileOutcome(row[0], sha256, row[1], statements=int(row[2]), lines=int(row[3]),
+                       new=0, already_known=int(row[3]))
+
+
+def record_repeat(conn: Connection, account_code: str, file_name: str, prev: FileOutcome,
+                  actor: str | None = None) -> FileOutcome:
+    """Log the re-import of an already imported file (nothing new is stored)."""
+    account_id, _cur, _iban = _account(conn, account_code)
+    conn.execute(insert(BankImport).values(
+        account_id=account_id, file_name=file_name[:500], sha256=prev.sha256,
+        format=prev.format[:40], profile=None, actor=current_actor(actor),
+        imported_at=datetime.now(UTC), statements=prev.statements, lines=prev.lines,
+        new_lines=0, known_lines=prev.lines))
+    return FileOutcome(file_name, prev.sha256, prev.format, prev.statements, prev.lines, 0,
+                       prev.lines)

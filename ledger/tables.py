@@ -157,7 +157,6 @@ class StatementLine(SQLModel, table=True):
     __tablename__ = "statement_line"
     __table_args__ = (
         UniqueConstraint("account_id", "line_key"),
-        Index("ix_statement_line_account_match", "account_id", "match_key"),
         Index("ix_statement_line_account_date", "account_id", "booking_date"),
     )
     id: int | None = Field(default=None, primary_key=True)

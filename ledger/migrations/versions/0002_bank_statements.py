@@ -94,14 +94,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('statement_line', schema=None) as batch_op:
         batch_op.create_index('ix_statement_line_account_date', ['account_id', 'booking_date'], unique=False)
-        batch_op.create_index('ix_statement_line_account_match', ['account_id', 'match_key'], unique=False)
     create_append_only(op, "statement_line")
 
 
 def downgrade() -> None:
     drop_append_only(op, "statement_line")
     with op.batch_alter_table('statement_line', schema=None) as batch_op:
-        batch_op.drop_index('ix_statement_line_account_match')
         batch_op.drop_index('ix_statement_line_account_date')
 
     op.drop_table('statement_line')

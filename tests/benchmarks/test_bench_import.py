@@ -1,0 +1,103 @@
+"""Whole-import benchmarks (read + store in one transaction), issue 3 targets:
+100,000-line CSV ≤ 1.5 s; 100,000-entry camt.053 ≤ 3 s; re-import of the 100k
+file (all already known) ≤ 1 s; 1,000,000-line CSV ≤ 15 s with ≤ 1.5 GiB peak.
+
+Run: pytest tests/benchmarks/test_bench_import.py --benchmark-only
+(the 10^6 case also runs as a script to measure peak memory in a fresh process:
+``python tests/benchmarks/test_bench_import.py 1000000``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import resource
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from ledger import orgs, statements
+from ledger.bankfiles import BankLineSpec, write_camt053, write_csv_generic_en
+from ledger.cli_imports import run_import
+from ledger.db import make_engine, unit_of_work, upgrade
+from ledger.money import Money
+
+ACCOUNT = "Assets:Bank:Network:EUR"
+IBAN = "FR7630006000011234567890189"
+_n = itertools.count()
+
+
+def specs(n: int, with_ids: bool = True) -> list[BankLineSpec]:
+    start = date(2026, 1, 1)
+    return [BankLineSpec(start + timedelta(days=i % 365), Money(100 + (i * 7919) % 1_000_000, "EUR"),
+                         f"Union {i % 200}", "", f"E2E{i:08d}", f"Member contribution {i}",
+                         f"TX{i:09d}" if with_ids else "") for i in range(n)]
+
+
+def fresh(tmp: Path) -> Engine:
+    eng = make_engine(str(tmp / f"imp{next(_n)}.db"))
+    upgrade(eng)
+    with unit_of_work(eng) as conn:
+        orgs.add_account(conn, ACCOUNT, "asset", "EUR", iban=IBAN)
+    return eng
+
+
+def import_file(eng: Engine, path: Path) -> statements.FileOutcome:
+    """The import command's own path: hash, read, store in one transaction."""
+    return run_import(eng, [path], ACCOUNT, currency="EUR", allow_gap=True).files[0]
+
+
+@pytest.fixture(scope="module")
+def csv_100k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("csv") / "100k.csv"
+    write_csv_generic_en(p, specs(100_000))
+    return p
+
+
+@pytest.fixture(scope="module")
+def camt_100k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("camt") / "100k.xml"
+    write_camt053(p, IBAN, "EUR", Money(0, "EUR"), date(2026, 1, 1), specs(100_000),
+                  date(2026, 12, 31), "BENCH")
+    return p
+
+
+def test_import_csv_100k(benchmark, csv_100k: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = benchmark.pedantic(import_file, setup=lambda: ((fresh(tmp_path), csv_100k), {}),
+                             rounds=3, iterations=1)
+    assert out.new == 100_000
+
+
+def test_import_camt_100k(benchmark, camt_100k: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = benchmark.pedantic(import_file, setup=lambda: ((fresh(tmp_path), camt_100k), {}),
+                             rounds=3, iterations=1)
+    assert out.new == 100_000
+
+
+def test_reimport_csv_100k_all_known(benchmark, csv_100k: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    eng = fresh(tmp_path)
+    import_file(eng, csv_100k)
+    out = benchmark.pedantic(import_file, args=(eng, csv_100k), rounds=3, iterations=1)
+    assert out.new == 0 and out.already_known == 100_000
+
+
+def main(n: int) -> None:
+    """Import an n-line CSV in a fresh process; print seconds and peak RSS."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp())
+    p = tmp / "big.csv"
+    write_csv_generic_en(p, specs(n))
+    eng = fresh(tmp)
+    t = time.perf_counter()
+    out = import_file(eng, p)
+    took = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n} lines: {took:.2f} s, {out.new} new, peak RSS {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)

@@ -111,8 +111,8 @@ DATE = DateType()
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     errs: list[type[BaseException]] = [LedgerError, MoneyError]
-    for mod, name in (("imports.model", "ImportFileError"), ("rules.errors", "RuleError"),
-                      ("ledger.rates", "RateError")):
+    for mod, name in (("imports.model", "ImportFileError"), ("imports.profile", "ProfileError"),
+                      ("rules.errors", "RulesError"), ("ledger.posting_rules", "PostingRulesError")):
         try:
             errs.append(getattr(__import__(mod, fromlist=[name]), name))
         except (ImportError, AttributeError):

@@ -3,7 +3,7 @@
 Builds an SQLite database in a folder with the unions of the North (CSQ in
 Canada, a French, a Swedish and an Australian union), the Network and three
 mutuals of the South (Burkina Faso, Côte d'Ivoire, Morocco); records a year of
-contributions and the conversions that move them toward the Network; then
+contributions and the transfers that move them toward the Network; then
 prints balances and the verdict of ``verify``.  Each later feature adds a step.
 """
 
@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ledger import journal, orgs
-from ledger.conversion import conversion_draft
 from ledger.db import make_engine, unit_of_work, upgrade
 from ledger.domain import EntryDraft, PostingDraft
 from ledger.money import Money
@@ -145,21 +144,12 @@ def _contributions(conn: Any, actor: str | None) -> int:
     return journal.post_many(conn, drafts, actor).new_count
 
 
-def _conversions(conn: Any, actor: str | None) -> int:
-    """Quarterly, each non-euro union converts and sends its contributions to the Network."""
-    n = 0
-    plan = [("CSQ", "CAD", "17820.00", "11965.42"), ("Sveriges Lärare", "SEK", "67200.00", "5978.11"),
-            ("AEU", "AUD", "4950.00", "2987.30")]
-    for quarter, month in enumerate((3, 6, 9), start=1):
-        for name, cur, sent, arrived in plan:
-            draft = conversion_draft(
-                conn, date(YEAR, month, 28), bank_account(name, cur), Money.of(sent, cur),
-                bank_account("Network", "EUR"), Money.of(arrived, "EUR"),
-                f"{name}: Q{quarter} contributions converted and sent to the Network",
-                idempotency_key=f"demo:conversion:{name}:Q{quarter}",
-            )
-            n += journal.post(conn, draft, actor)[1]
-    return n
+def _conversions(conn: Any, folder: Path, actor: str | None) -> int:
+    """Quarterly, each union sends its contributions to the Network as a two-phase
+    transfer (rates imported and pledges recorded first; see ``ledger.demo_flows``)."""
+    from ledger.demo_flows import union_transfers
+
+    return union_transfers(conn, folder, actor)
 
 
 #: Steps later features add with :func:`add_step`: ``(order, step)`` where
@@ -183,7 +173,7 @@ def run_demo(
     if folder.exists():
         db_file = folder / "solidarity.db"
         if any(p for p in folder.iterdir() if p.name not in {"solidarity.db", "solidarity.db-wal",
-               "solidarity.db-shm", "reports", "statements"}):
+               "solidarity.db-shm", "reports", "statements", "rates"}):
             from ledger.errors import InvalidInputError
 
             raise InvalidInputError(
@@ -201,8 +191,9 @@ def run_demo(
         n = _contributions(conn, actor)
         result.steps.append(f"{len(ORGANISATIONS)} organisations; {n} monthly contributions")
         say(result.steps[-1])
-        n = _conversions(conn, actor)
-        result.steps.append(f"{n} currency conversions toward the Network")
+        n = _conversions(conn, folder, actor)
+        result.steps.append(f"{n} transfers from the unions to the Network "
+                            "(reference rates imported, pledges recorded)")
         say(result.steps[-1])
     for _order, step in sorted(EXTRA_STEPS, key=lambda s: s[0]):
         label = step(engine, folder, actor, lang, result)

@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 from ledger.db import make_engine, upgrade
 
 PG_ENV = "SOLIDARITY_TEST_POSTGRES_URL"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.helpers import SAMPLE_DATA as SHARED_DATA  # noqa: F401
+
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -29,3 +31,9 @@ def eur_entry(day: date, cents: int, key: str | None = None, desc: str = "Contri
     return EntryDraft(day, desc, (PostingDraft("Assets:Bank:Network:EUR", m),
                                   PostingDraft("Income:Contributions", -m)),
                       idempotency_key=key)
+
+
+#: The public bank-export samples (see tests/data/samples/PROVENANCE.md);
+#: $SOLIDARITY_SAMPLE_DATA points elsewhere if needed.
+SAMPLE_DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA")
+                   or Path(__file__).resolve().parent / "data" / "samples")

@@ -26,8 +26,9 @@ import pytest
 from imports import camt, mt940, ofx
 from imports.model import ReadResult
 from imports.serialize import balance_to_dict, line_to_dict, statement_to_dict
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data"))
+DATA = SAMPLE_DATA
 GOLDEN = Path(__file__).with_name("imports")
 READERS: dict[str, ModuleType] = {"camt": camt, "mt940": mt940, "ofx": ofx}
 

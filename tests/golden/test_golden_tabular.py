@@ -16,8 +16,9 @@ import pytest
 
 from imports.detect import read_file
 from imports.serialize import line_to_dict
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data")) / "csv"
+DATA = SAMPLE_DATA / "csv"
 GOLDEN = Path(__file__).with_name("imports_tabular")
 
 # sample -> profile it must be read with (the same one auto-detection picks,

@@ -118,9 +118,8 @@ def test_a_line_in_another_currency_is_refused(net: Engine, tmp_path: Path) -> N
     p = tmp_path / "cad.csv"
     write_csv_generic_en(p, [BankLineSpec(date(2026, 3, 2), Money(100, "CAD"), "CSQ")])
     res = read_file(p)
-    with pytest.raises(statements.ImportRefused, match="line in CAD but the account holds EUR"):
-        with unit_of_work(net) as conn:
-            statements.store_file(conn, ACCOUNT, str(p), "sha", "csv", res.statements)
+    with pytest.raises(statements.ImportRefused, match="line in CAD but the account holds EUR"), unit_of_work(net) as conn:
+        statements.store_file(conn, ACCOUNT, str(p), "sha", "csv", res.statements)
 
 
 def test_a_statement_for_another_iban_is_refused(net: Engine, tmp_path: Path) -> None:

@@ -45,9 +45,8 @@ def test_a_balanced_entry_is_posted_and_moves_the_maintained_balances(ledger_eng
 def test_an_unbalanced_entry_is_refused_and_nothing_is_written(ledger_engine: Engine) -> None:
     bad = EntryDraft(D, "Oops", (PostingDraft("Assets:Bank:Network:EUR", Money(100, "EUR")),
                                  PostingDraft("Income:Contributions", Money(-99, "EUR"))))
-    with pytest.raises(UnbalancedEntryError, match="off by 0.01 EUR"):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post(conn, bad)
+    with pytest.raises(UnbalancedEntryError, match="off by 0.01 EUR"), unit_of_work(ledger_engine) as conn:
+        journal.post(conn, bad)
     with unit_of_work(ledger_engine) as conn:
         assert journal.verify(conn).entries == 0
 
@@ -55,9 +54,8 @@ def test_an_unbalanced_entry_is_refused_and_nothing_is_written(ledger_engine: En
 def test_each_currency_must_balance_on_its_own(ledger_engine: Engine) -> None:
     bad = EntryDraft(D, "Mixed", (PostingDraft("Assets:Bank:Network:EUR", Money(100, "EUR")),
                                   PostingDraft("Income:Contributions:CSQ", Money(-100, "CAD"))))
-    with pytest.raises(UnbalancedEntryError):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post(conn, bad)
+    with pytest.raises(UnbalancedEntryError), unit_of_work(ledger_engine) as conn:
+        journal.post(conn, bad)
 
 
 @pytest.mark.parametrize(
@@ -69,17 +67,15 @@ def test_unknown_or_wrong_currency_accounts_are_refused(
 ) -> None:
     m = Money(100, currency)
     bad = EntryDraft(D, "x", (PostingDraft(account, m), PostingDraft("Income:Contributions", -m)))
-    with pytest.raises(AccountError, match=message):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post(conn, bad)
+    with pytest.raises(AccountError, match=message), unit_of_work(ledger_engine) as conn:
+        journal.post(conn, bad)
 
 
 def test_a_closed_account_refuses_later_postings(ledger_engine: Engine) -> None:
     with unit_of_work(ledger_engine) as conn:
         orgs.close_account(conn, "Income:Contributions", date(2026, 2, 28))
-    with pytest.raises(AccountError, match="closed on 2026-02-28"):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post(conn, eur_entry(D, 100))
+    with pytest.raises(AccountError, match="closed on 2026-02-28"), unit_of_work(ledger_engine) as conn:
+        journal.post(conn, eur_entry(D, 100))
 
 
 def test_the_same_idempotency_key_twice_is_a_no_op(ledger_engine: Engine) -> None:
@@ -88,9 +84,8 @@ def test_the_same_idempotency_key_twice_is_a_no_op(ledger_engine: Engine) -> Non
     with unit_of_work(ledger_engine) as conn:
         again = journal.post(conn, eur_entry(D, 100, key="bank:123"))
     assert first == (1, True) and again == (1, False)
-    with pytest.raises(IdempotencyConflictError, match="different content"):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post(conn, eur_entry(D, 101, key="bank:123"))
+    with pytest.raises(IdempotencyConflictError, match="different content"), unit_of_work(ledger_engine) as conn:
+        journal.post(conn, eur_entry(D, 101, key="bank:123"))
 
 
 def test_reversal_restores_every_balance_and_points_at_the_original(ledger_engine: Engine) -> None:
@@ -108,12 +103,10 @@ def test_nothing_is_posted_or_reversed_into_a_closed_period(ledger_engine: Engin
     with unit_of_work(ledger_engine) as conn:
         eid, _ = journal.post(conn, eur_entry(date(2026, 1, 15), 100))
         journal.close_period(conn, date(2026, 1, 31))
-    with pytest.raises(ClosedPeriodError):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post(conn, eur_entry(date(2026, 1, 31), 100))
-    with pytest.raises(ClosedPeriodError):
-        with unit_of_work(ledger_engine) as conn:
-            journal.reverse(conn, eid, date(2026, 1, 20))
+    with pytest.raises(ClosedPeriodError), unit_of_work(ledger_engine) as conn:
+        journal.post(conn, eur_entry(date(2026, 1, 31), 100))
+    with pytest.raises(ClosedPeriodError), unit_of_work(ledger_engine) as conn:
+        journal.reverse(conn, eid, date(2026, 1, 20))
     with unit_of_work(ledger_engine) as conn:
         journal.reverse(conn, eid, date(2026, 2, 1))  # into the open period: fine
 
@@ -153,9 +146,8 @@ def test_the_database_itself_refuses_update_and_delete_of_posted_rows(ledger_eng
         journal.post(conn, eur_entry(D, 100))
     for sql in ("UPDATE posting SET amount_minor = 1", "DELETE FROM posting",
                 "UPDATE journal_entry SET description = 'x'", "DELETE FROM journal_entry"):
-        with pytest.raises(Exception, match="append-only"):
-            with ledger_engine.begin() as conn:
-                conn.execute(text(sql))
+        with pytest.raises(Exception, match="append-only"), ledger_engine.begin() as conn:
+            conn.execute(text(sql))
 
 
 def _drop_guards(engine: Engine) -> None:
@@ -238,8 +230,7 @@ def test_a_refused_draft_in_a_batch_writes_nothing(ledger_engine: Engine) -> Non
     m = Money(1, "EUR")
     drafts = [eur_entry(D, 1), EntryDraft(D, "bad", (PostingDraft("Assets:Nope", m),
                                                       PostingDraft("Income:Contributions", -m)))]
-    with pytest.raises(AccountError):
-        with unit_of_work(ledger_engine) as conn:
-            journal.post_many(conn, drafts)
+    with pytest.raises(AccountError), unit_of_work(ledger_engine) as conn:
+        journal.post_many(conn, drafts)
     with unit_of_work(ledger_engine) as conn:
         assert journal.verify(conn).entries == 0

@@ -8,7 +8,6 @@ exception.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from types import ModuleType
 
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +16,9 @@ from hypothesis import strategies as st
 from imports import camt, mt940, ofx
 from imports.model import ImportFileError, ReadResult
 from imports.serialize import line_to_dict, statement_to_dict
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data"))
+DATA = SAMPLE_DATA
 READERS: dict[str, ModuleType] = {"camt": camt, "mt940": mt940, "ofx": ofx}
 
 CAMT = b"""<?xml version="1.0" encoding="UTF-8"?>

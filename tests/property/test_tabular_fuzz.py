@@ -13,11 +13,12 @@ from imports.detect import read_file
 from imports.model import ReadResult
 from imports.profile import load_profile
 from imports.tabular import float_to_decimal, read_csv
+from tests.helpers import SAMPLE_DATA
 
 PROFILES = [
     load_profile(n) for n in ("generic-semicolon-fr", "generic-en", "paypal-es", "oca-meta-data-fr")
 ]
-SAMPLE = Path("/work/shared/data/csv/oca_paypal_statement_es.csv")
+SAMPLE = Path(str(SAMPLE_DATA / "csv/oca_paypal_statement_es.csv"))
 GOOD_FR = (
     "Date;Date valeur;Libellé;Référence;Contrepartie;IBAN contrepartie;Débit;Crédit;Devise\n"
     "02/01/2025;03/01/2025;Cotisation;REF-1;SNES;FR76;;1 234,56;EUR\n"

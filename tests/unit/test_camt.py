@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date
 from decimal import Decimal
@@ -13,8 +12,9 @@ import pytest
 from imports import camt
 from imports.model import ImportFileError, Severity
 from ledger.money import Money
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data")) / "camt"
+DATA = SAMPLE_DATA / "camt"
 needs_samples = pytest.mark.skipif(not DATA.is_dir(), reason="sample data not available")
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"

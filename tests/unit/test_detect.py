@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 from imports.detect import UNKNOWN_MESSAGE, detect, detect_format, read_file
 from imports.model import ImportFileError
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data"))
+DATA = SAMPLE_DATA
 
 DETECTED = {
     "oca_balance.csv": "csv (profile oca-balance-en)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -11,8 +10,9 @@ import pytest
 from imports import mt940
 from imports.model import Severity
 from ledger.money import Money
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data")) / "mt940"
+DATA = SAMPLE_DATA / "mt940"
 needs_samples = pytest.mark.skipif(not DATA.is_dir(), reason="sample data not available")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -12,8 +11,9 @@ import pytest
 from imports import ofx
 from imports.model import ImportFileError, ReadResult
 from ledger.money import Money
+from tests.helpers import SAMPLE_DATA
 
-DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA", "/work/shared/data")) / "ofx"
+DATA = SAMPLE_DATA / "ofx"
 needs_samples = pytest.mark.skipif(not DATA.is_dir(), reason="sample data not available")
 
 SGML = """OFXHEADER:100

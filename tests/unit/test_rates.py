@@ -22,8 +22,9 @@ from ledger.rates import (
     parse_simple_csv,
     read_rates_file,
 )
+from tests.helpers import SAMPLE_DATA
 
-ECB_HIST = Path("/work/shared/data/rates/ecb_eurofxref-hist.csv")
+ECB_HIST = Path(str(SAMPLE_DATA / "rates/ecb_eurofxref-hist.csv"))
 
 DAILY_CSV = (
     "Date, USD, JPY, BGN, CZK, DKK, GBP, HUF, PLN, RON, SEK, CHF, ISK, NOK, TRY, AUD, "

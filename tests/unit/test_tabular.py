@@ -15,6 +15,7 @@ from imports.model import ImportFileError, Severity
 from imports.profile import Profile, load_profile, parse_profile
 from imports.tabular import check_xlsx_archive, float_to_decimal, read_csv, read_tabular
 from ledger.money import Money
+from tests.helpers import SAMPLE_DATA
 
 FR = load_profile("generic-semicolon-fr")
 EN = load_profile("generic-en")
@@ -216,7 +217,7 @@ def test_a_broken_running_balance_is_a_warning_and_gives_no_balances(tmp_path: P
 
 def test_stated_balances_that_do_not_add_up_are_a_warning() -> None:
     result = read_tabular(
-        "/work/shared/data/csv/oca_meta_data_separated_credit_debit.csv",
+        str(SAMPLE_DATA / "csv/oca_meta_data_separated_credit_debit.csv"),
         load_profile("oca-meta-data-fr"),
     )
     st = result.statements[0]
@@ -228,7 +229,7 @@ def test_stated_balances_that_do_not_add_up_are_a_warning() -> None:
 
 def test_paypal_lines_move_by_net_and_carry_the_fee() -> None:
     result = read_tabular(
-        "/work/shared/data/csv/oca_paypal_statement_en.csv", load_profile("paypal-en")
+        str(SAMPLE_DATA / "csv/oca_paypal_statement_en.csv"), load_profile("paypal-en")
     )
     _eur, usd = result.statements
     first = usd.lines[0]
@@ -336,7 +337,7 @@ def test_a_formula_without_a_saved_value_is_not_evaluated(tmp_path: Path, engine
 def test_the_csv_and_xlsx_samples_agree_across_engines(engine: str) -> None:
     csv_lines = (
         read_tabular(
-            "/work/shared/data/csv/oca_meta_data_separated_credit_debit.csv",
+            str(SAMPLE_DATA / "csv/oca_meta_data_separated_credit_debit.csv"),
             load_profile("oca-meta-data-fr"),
         )
         .statements[0]
@@ -344,7 +345,7 @@ def test_the_csv_and_xlsx_samples_agree_across_engines(engine: str) -> None:
     )
     xlsx_lines = (
         read_tabular(
-            "/work/shared/data/csv/oca_meta_data_separated_credit_debit.xlsx",
+            str(SAMPLE_DATA / "csv/oca_meta_data_separated_credit_debit.xlsx"),
             load_profile("oca-meta-data-fr"),
         )
         .statements[0]

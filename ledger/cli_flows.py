@@ -128,6 +128,13 @@ def _year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
+def _severity(code: str, lang: str) -> str:
+    """A flag's severity in the report's language (codes stay codes in JSON)."""
+    from rules.model import SEVERITY_LABELS
+
+    return SEVERITY_LABELS.get(code, {}).get(lang[:2], code)
+
+
 def flows_report(conn: Connection, year: int, lang: str,
                  max_rate_age: int | None = DEFAULT_MAX_AGE_DAYS) -> tuple[Any, flows.FlowsResult]:
     """The flows of ``year`` and their report, flagged by the transfer-loss rules."""
@@ -142,7 +149,8 @@ def flows_report(conn: Connection, year: int, lang: str,
         for t in transfers.list_transfers(conn, year=year):
             found = transfer_flags(t, as_of, lang, ruleset)
             if found:
-                flags[t.reference] = [f"[{f.severity}] {f.message}" for f in found]
+                flags[t.reference] = [f"[{_severity(f.severity, lang)}] {f.message}"
+                                      for f in found]
     return build_flows_report(res, flags, datetime.now(UTC)), res
 
 
@@ -427,10 +435,9 @@ def demo_step(engine: Any, folder: Path, actor: str | None, lang: str, result: A
     """Demo step 30: the Network's transfers to the Burkina Faso and Côte d'Ivoire mutuals
     (through the eligibility gate), then the contributions and flows reports of 2026 in
     xlsx and html, English and French, in ``<folder>/reports``."""
-    from reports.contributions import build_contributions_report
-
     from ledger.db import unit_of_work
     from ledger.demo_flows import YEAR, network_transfers
+    from reports.contributions import build_contributions_report
     from reports.render import render
 
     gate, real = eligibility_gate(None, actor, lang)

@@ -184,8 +184,8 @@ def post_many(
 
     ids: list[int] = []
     created: list[bool] = []
-    entry_rows: list[dict[str, object]] = []
-    posting_rows: list[dict[str, object]] = []
+    entry_rows: list[tuple[Any, ...]] = []
+    posting_rows: list[tuple[Any, ...]] = []
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     now = datetime.now(UTC)
 
@@ -221,25 +221,20 @@ def post_many(
                 raise AccountError(f"account {p.account!r} was closed on {acc.closed_on}")
         last_id += 1
         h = chain_hash(last_id, last_hash, c_hash, d.idempotency_key, who)
-        entry_rows.append({
-            "id": last_id, "entry_date": d.entry_date, "description": d.description,
-            "reference": d.reference, "kind": d.kind, "idempotency_key": d.idempotency_key,
-            "reverses_id": d.reverses_id, "rate": None if d.rate is None else str(d.rate),
-            "created_at": now, "created_by": who, "content_hash": c_hash,
-            "prev_hash": last_hash, "hash": h,
-        })
+        entry_rows.append((
+            last_id, d.entry_date, d.description, d.reference, d.kind, d.idempotency_key,
+            d.reverses_id, None if d.rate is None else str(d.rate), now, who, c_hash,
+            last_hash, h,
+        ))
         for n, p in enumerate(d.postings, start=1):
-            acc = accounts[p.account]
-            posting_rows.append({
-                "entry_id": last_id, "line_no": n, "account_id": acc.id,
-                "amount_minor": p.amount.minor, "currency": p.amount.currency,
-                "memo": p.memo, "bank_ref": p.bank_ref,
-            })
-            slot = deltas[acc.id]
-            if p.amount.minor >= 0:
-                slot[0] += p.amount.minor
+            aid = accounts[p.account].id
+            minor = p.amount.minor
+            posting_rows.append((last_id, n, aid, minor, p.amount.currency, p.memo, p.bank_ref))
+            slot = deltas[aid]
+            if minor >= 0:
+                slot[0] += minor
             else:
-                slot[1] -= p.amount.minor
+                slot[1] -= minor
         if d.idempotency_key:
             seen_in_batch[d.idempotency_key] = (last_id, c_hash)
         last_hash = h
@@ -247,15 +242,33 @@ def post_many(
         created.append(True)
 
     if entry_rows:
-        bulk_insert(conn, JournalEntry.__table__, entry_rows)
-        bulk_insert(conn, Posting.__table__, posting_rows)
+        insert_tuples(conn, JournalEntry.__table__, _ENTRY_COLUMNS, entry_rows)
+        insert_tuples(conn, Posting.__table__, _POSTING_COLUMNS, posting_rows)
         _apply_deltas(conn, deltas)
         conn.execute(update(ChainHead).where(ChainHead.id == 1)
                      .values(last_id=last_id, last_hash=last_hash))
     return PostResult(tuple(ids), tuple(created))
 
 
+_ENTRY_COLUMNS = ("id", "entry_date", "description", "reference", "kind", "idempotency_key",
+                  "reverses_id", "rate", "created_at", "created_by", "content_hash",
+                  "prev_hash", "hash")
+_POSTING_COLUMNS = ("entry_id", "line_no", "account_id", "amount_minor", "currency", "memo",
+                    "bank_ref")
+
+
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, object]]) -> None:
+    """Insert many rows given as dicts (all with the same keys); see :func:`insert_tuples`."""
+    if not rows:
+        return
+    cols = tuple(rows[0].keys())
+    getter = itemgetter(*cols)
+    tuples = [(getter(r),) for r in rows] if len(cols) == 1 else [getter(r) for r in rows]
+    insert_tuples(conn, table, cols, tuples)
+
+
+def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
+                  rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert many rows with one driver-level ``executemany`` per chunk.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert
@@ -265,28 +278,29 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, object]
     if not rows:
         return
     dialect = conn.dialect
-    cols = list(rows[0].keys())
-    procs = [table.c[c].type.bind_processor(dialect) for c in cols]
+    procs = [table.c[c].type.bind_processor(dialect) for c in columns]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
-           f"VALUES ({', '.join([mark] * len(cols))})")
-    getter = itemgetter(*cols)
-    convert = [(i, p) for i, p in enumerate(procs) if p is not None]
-    for i in range(0, len(rows), _CHUNK):
-        chunk = rows[i : i + _CHUNK]
-        if len(cols) == 1:
-            params: list[Any] = [(getter(r),) for r in chunk]
-        elif not convert:
-            params = [getter(r) for r in chunk]
-        else:
-            params = []
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    # Bulk rows repeat values (one timestamp per batch, a few hundred dates):
+    # each column converts a value once.
+    convert = [(i, proc, {}) for i, proc in enumerate(procs) if proc is not None]
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        if convert:
+            converted = []
             for r in chunk:
-                values = list(getter(r))
-                for j, proc in convert:
-                    if values[j] is not None:
-                        values[j] = proc(values[j])
-                params.append(tuple(values))
-        conn.exec_driver_sql(sql, params)
+                values = list(r)
+                for j, proc, seen in convert:
+                    v = values[j]
+                    if v is not None:
+                        out = seen.get(v)
+                        if out is None:
+                            out = seen[v] = proc(v)
+                        values[j] = out
+                converted.append(tuple(values))
+            chunk = converted
+        conn.exec_driver_sql(sql, list(chunk))
 
 
 def _apply_deltas(conn: Connection, deltas: dict[int, list[int]]) -> None:

@@ -89,7 +89,7 @@ class Posting(SQLModel, table=True):
     amount_minor: int = Field(sa_column=_big(nullable=False))
     currency: str = Field(max_length=3)
     memo: str | None = Field(default=None, max_length=500)
-    bank_ref: str | None = Field(default=None, max_length=200, index=True)
+    bank_ref: str | None = Field(default=None, max_length=200)
 
 
 class ChainHead(SQLModel, table=True):

@@ -45,8 +45,21 @@ def _eur(minor: int) -> Money:
     return Money(minor, EUR)
 
 
-def _local(amounts: Mapping[str, int]) -> str:
+def _local(amounts: Mapping[str, int]) -> Money | str | None:
+    """Amounts in local currency: one Money (formatted per locale) in the usual
+    single-currency case, else the amounts listed as text."""
+    if not amounts:
+        return None
+    if len(amounts) == 1:
+        ((cur, minor),) = amounts.items()
+        return Money(minor, cur)
     return "; ".join(str(Money(v, c)) for c, v in sorted(amounts.items()))
+
+
+def _local_column(key: str, label: str, values: Sequence[object]) -> Column:
+    """A money column when every row holds at most one currency, else text."""
+    kind = "money" if all(v is None or isinstance(v, Money) for v in values) else "text"
+    return Column(key, label, kind)
 
 
 def _union_row(u: UnionFlow) -> dict[str, object]:
@@ -79,7 +92,8 @@ def build_flows_report(
             _money_col("contributed", L.CONTRIBUTED),
             _money_col("sent_south", L.SENT_SOUTH),
             _money_col("arrived", L.ARRIVED),
-            Column("arrived_local", N_("Arrived (local currency)")),
+            _local_column("arrived_local", N_("Arrived (local currency)"),
+                          [_local(u.arrived_local) for u in result.unions]),
             _money_col("fees", L.FEES),
             _money_col("exchange", L.EXCHANGE),
             _money_col("lost", L.LOST),
@@ -124,7 +138,8 @@ def build_flows_report(
 
     south_table = Table(
         columns=[Column("org", L.MUTUAL_SOCIETY), Column("transfers", N_("Transfers"), "int"),
-                 _money_col("eur", L.RECEIVED), Column("local", N_("Received (local currency)")),
+                 _money_col("eur", L.RECEIVED), _local_column("local", N_("Received (local currency)"),
+                               [_local(s.received_local) for s in result.south]),
                  Column("from", N_("From"))],
         rows=[{"org": Verbatim(s.organisation), "transfers": s.transfers, "eur": s.received_eur,
                "local": _local(s.received_local),

@@ -114,7 +114,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('posting', schema=None) as batch_op:
         batch_op.create_index('ix_posting_account_entry', ['account_id', 'entry_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_posting_bank_ref'), ['bank_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_posting_entry_id'), ['entry_id'], unique=False)
 
     create_append_only(op, "journal_entry")
@@ -130,7 +129,6 @@ def downgrade() -> None:
     drop_append_only(op, "journal_entry")
     with op.batch_alter_table('posting', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_posting_entry_id'))
-        batch_op.drop_index(batch_op.f('ix_posting_bank_ref'))
         batch_op.drop_index('ix_posting_account_entry')
 
     op.drop_table('posting')

@@ -87,7 +87,7 @@ def build_contributions_report(
         generated_at=generated_at,
         meta=[(L.PERIOD, Msg(L.FROM_TO, start=result.start, end=result.end))],
         sections=[
-            Section(N_("Pledges"), [table, note], sheet_name="Pledges"),
-            Section(N_("Per month"), [chart, month_table], sheet_name="Months"),
+            Section(N_("Pledges"), [table, note]),
+            Section(N_("Per month"), [chart, month_table]),
         ],
     )

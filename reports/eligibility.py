@@ -185,8 +185,8 @@ def build_eligibility_report(
         meta=[(CHECK_DATE, as_of), (L.RULE_SET, Verbatim(label)),
               (SHA256, Verbatim(ruleset.get("sha256", "")))],
         sections=[
-            Section(SUMMARY, [summary, Paragraph(HOW_TO_READ, "note")], sheet_name="Summary"),
+            Section(SUMMARY, [summary, Paragraph(HOW_TO_READ, "note")]),
             *[_org_section(e) for e in entries],
-            Section(OVERRIDES, [override_table], sheet_name="Overrides"),
+            Section(OVERRIDES, [override_table]),
         ],
     )

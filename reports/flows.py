@@ -202,11 +202,11 @@ def build_flows_report(
         meta=[(L.PERIOD, Msg(L.FROM_TO, start=result.start, end=result.end)),
               (L.CURRENCY, Verbatim(EUR))],
         sections=[
-            Section(N_("Unions"), [union_table, check, explain, *explain_other], sheet_name="Unions"),
-            Section(N_("Charts"), [chart, diagram], sheet_name="Charts"),
-            Section(N_("South"), [south_table], sheet_name="South"),
-            Section(N_("Corridors"), [corridor_table], sheet_name="Corridors"),
-            Section(N_("Transfers"), [hop_table], sheet_name="Transfers"),
+            Section(N_("Unions"), [union_table, check, explain, *explain_other]),
+            Section(N_("Charts"), [chart, diagram]),
+            Section(N_("South"), [south_table]),
+            Section(N_("Corridors"), [corridor_table]),
+            Section(N_("Transfers"), [hop_table]),
         ],
     )
 
@@ -214,7 +214,9 @@ def build_flows_report(
 def _diagram(result: FlowsResult) -> FlowDiagram:
     """Unions → the Network → mutuals, with losses, money in transit and money held."""
     nodes: dict[str, FlowNode] = {}
-    special = {"Lost": (L.LOST, 3), "Held": (L.STILL_HELD, 3), "In transit": (L.IN_TRANSIT, 3)}
+    # Where the money ended: the mutuals, then what is in transit, held or lost,
+    # all in the last column (one column of labels, read top to bottom).
+    special = {"In transit": (L.IN_TRANSIT, 2), "Held": (L.STILL_HELD, 2), "Lost": (L.LOST, 2)}
 
     def node(name: str) -> str:
         if name not in nodes:
@@ -229,4 +231,6 @@ def _diagram(result: FlowsResult) -> FlowDiagram:
 
     links = [FlowLink(node(lk.source), node(lk.target), _eur(lk.eur), lk.style)  # type: ignore[arg-type]
              for lk in result.links if lk.source != lk.target]
-    return FlowDiagram(L.NORTH_SOUTH_FLOWS, list(nodes.values()), links)
+    rank = {name: n for n, name in enumerate(special)}
+    ordered = sorted(nodes.values(), key=lambda nd: (nd.column or 0, rank.get(nd.id, -1)))
+    return FlowDiagram(L.NORTH_SOUTH_FLOWS, ordered, links)

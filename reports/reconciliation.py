@@ -107,21 +107,19 @@ def build_reconciliation_report(
         meta=[(L.ACCOUNT, Verbatim(data.account)), (L.CURRENCY, Verbatim(cur)),
               (L.PERIOD, Msg(L.FROM_TO, start=data.start, end=data.end))],
         sections=[
-            Section(L.BANK_RECONCILIATION, [summary, verdict, Paragraph(source, "note")],
-                    sheet_name="Summary"),
-            Section(L.MATCHED_PAIRS, [Table(match_cols, matched_rows)], sheet_name="Matched"),
+            Section(L.BANK_RECONCILIATION, [summary, verdict, Paragraph(source, "note")]),
+            Section(L.MATCHED_PAIRS, [Table(match_cols, matched_rows)]),
             Section(L.UNMATCHED_BANK_LINES, [
                 _items_table(data.bank_credits_unrecorded, cur, L.BANK_CREDITS_NOT_RECORDED),
                 _items_table(data.bank_charges_unrecorded, cur, L.BANK_CHARGES_NOT_RECORDED),
-            ], sheet_name="Unmatched bank"),
+            ]),
             Section(L.UNMATCHED_POSTINGS, [
                 _items_table(data.deposits_in_transit, cur, L.DEPOSITS_IN_TRANSIT),
                 _items_table(data.outstanding_payments, cur, L.OUTSTANDING_PAYMENTS),
-            ], sheet_name="Unmatched books"),
-            Section(L.WRITE_OFFS, [Table(match_cols, writeoff_rows)], sheet_name="Write-offs"),
+            ]),
+            Section(L.WRITE_OFFS, [Table(match_cols, writeoff_rows)]),
             Section(L.SIGN_OFF, [SignOff((SignOffLine(L.PREPARED_BY, prepared_by),
-                                          SignOffLine(L.REVIEWED_BY)))],
-                    sheet_name="Sign-off"),
+                                          SignOffLine(L.REVIEWED_BY)))]),
         ],
     )
 

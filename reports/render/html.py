@@ -306,8 +306,10 @@ def flow_diagram_svg(flow: FlowDiagram, ctx: Ctx, chart_id: str = "flow") -> str
         into[link.target] += v
     size = {n.id: max(into[n.id], out_of[n.id]) for n in flow.nodes}
     most = max((len(ids) for ids in by_col.values()), default=1)
-    width, node_w, gap = 760, 14, 26
-    height = max(260, 72 * most)
+    # A node's label takes two lines (~30 px) centred on it: the gap keeps the
+    # labels of thin neighbouring nodes apart.
+    width, node_w, gap = 760, 14, 40
+    height = max(300, 90 * most)
     top, usable = 24, height - 48
     scales = [
         (usable - gap * (len(ids) - 1)) / total

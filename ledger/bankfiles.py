@@ -8,7 +8,7 @@ and imports them back through the same readers a treasurer would use.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -105,7 +105,7 @@ def _generic_row(ln: BankLineSpec) -> list[str]:
             ln.amount.to_decimal_string(), ln.amount.currency, ln.transaction_id]
 
 
-def write_csv_generic_en(path: Path, lines: Sequence[BankLineSpec]) -> None:
+def write_csv_generic_en(path: Path, lines: Iterable[BankLineSpec]) -> None:
     """Write lines in the ``generic-en`` CSV layout (ISO dates, signed amounts)."""
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)

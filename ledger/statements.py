@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, func, insert, select
 
 from ledger.errors import LedgerError, NotFoundError
-from ledger.journal import bulk_insert, current_actor
+from ledger.journal import current_actor, insert_tuples
 from ledger.money import Money
 from ledger.tables import Account, BankImport, BankStatement
 from ledger.tables import StatementLine as LineRow
@@ -304,7 +304,7 @@ def store_file(
             known_l.add(lk)
             known_m.add(mk)
             rows.append(_row(ln, account_id, st_id, import_id, lk, mk))
-        bulk_insert(conn, LineRow.__table__, rows)
+        insert_tuples(conn, LineRow.__table__, _LINE_COLUMNS, rows)
         outcome.new += len(rows)
         if progress:
             progress(len(keys))
@@ -335,24 +335,30 @@ def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: st
     ).returning(BankStatement.id)).scalar_one())
 
 
-def _row(ln: LineLike, account_id: int, st_id: int, import_id: int, lk: str, mk: str) -> dict[str, Any]:
-    return {
-        "account_id": account_id, "statement_id": st_id, "import_id": import_id,
-        "line_key": lk, "match_key": mk, "booking_date": ln.booking_date,
-        "value_date": ln.value_date, "amount_minor": ln.amount.minor,
-        "currency": ln.amount.currency, "counterparty_name": ln.counterparty_name[:500],
-        "counterparty_account": ln.counterparty_account[:100], "reference": ln.reference[:500],
-        "remittance": ln.remittance[:2000], "bank_transaction_id": ln.bank_transaction_id[:200],
-        "bank_code": ln.bank_code[:100],
-        "charges_minor": ln.charges.minor if ln.charges else None,
-        "charges_currency": ln.charges.currency if ln.charges else None,
-        "instructed_minor": ln.instructed_amount.minor if ln.instructed_amount else None,
-        "instructed_currency": ln.instructed_amount.currency if ln.instructed_amount else None,
-        "exchange_rate": str(ln.exchange_rate) if ln.exchange_rate is not None else None,
-        "reversal": bool(ln.reversal), "source_file": ln.origin.file[:500],
-        "source_line": ln.origin.line, "source_location": (ln.origin.location or "")[:300] or None,
-        "raw": (ln.origin.raw or "")[:20000],
-    }
+_LINE_COLUMNS = (
+    "account_id", "statement_id", "import_id", "line_key", "match_key", "booking_date",
+    "value_date", "amount_minor", "currency", "counterparty_name", "counterparty_account",
+    "reference", "remittance", "bank_transaction_id", "bank_code", "charges_minor",
+    "charges_currency", "instructed_minor", "instructed_currency", "exchange_rate", "reversal",
+    "source_file", "source_line", "source_location", "raw",
+)
+
+
+def _row(ln: LineLike, account_id: int, st_id: int, import_id: int, lk: str,
+         mk: str) -> tuple[Any, ...]:
+    """A statement line as a row of :data:`_LINE_COLUMNS` (lengths capped to the columns)."""
+    ch, ins, org = ln.charges, ln.instructed_amount, ln.origin
+    return (
+        account_id, st_id, import_id, lk, mk, ln.booking_date, ln.value_date,
+        ln.amount.minor, ln.amount.currency, ln.counterparty_name[:500],
+        ln.counterparty_account[:100], ln.reference[:500], ln.remittance[:2000],
+        ln.bank_transaction_id[:200], ln.bank_code[:100],
+        ch.minor if ch else None, ch.currency if ch else None,
+        ins.minor if ins else None, ins.currency if ins else None,
+        str(ln.exchange_rate) if ln.exchange_rate is not None else None,
+        bool(ln.reversal), org.file[:500], org.line, (org.location or "")[:300] or None,
+        (org.raw or "")[:20000],
+    )
 
 
 def count_lines(conn: Connection, account_code: str | None = None) -> int:

@@ -13,6 +13,7 @@ import itertools
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -30,11 +31,17 @@ IBAN = "FR7630006000011234567890189"
 _n = itertools.count()
 
 
-def specs(n: int, with_ids: bool = True) -> list[BankLineSpec]:
+def iter_specs(n: int, with_ids: bool = True) -> Iterator[BankLineSpec]:
+    """n synthetic contribution lines (generated lazily: the file, not memory, holds them)."""
     start = date(2026, 1, 1)
-    return [BankLineSpec(start + timedelta(days=i % 365), Money(100 + (i * 7919) % 1_000_000, "EUR"),
-                         f"Union {i % 200}", "", f"E2E{i:08d}", f"Member contribution {i}",
-                         f"TX{i:09d}" if with_ids else "") for i in range(n)]
+    for i in range(n):
+        yield BankLineSpec(start + timedelta(days=i % 365), Money(100 + (i * 7919) % 1_000_000, "EUR"),
+                           f"Union {i % 200}", "", f"E2E{i:08d}", f"Member contribution {i}",
+                           f"TX{i:09d}" if with_ids else "")
+
+
+def specs(n: int, with_ids: bool = True) -> list[BankLineSpec]:
+    return list(iter_specs(n, with_ids))
 
 
 def fresh(tmp: Path) -> Engine:
@@ -90,7 +97,7 @@ def main(n: int) -> None:
 
     tmp = Path(tempfile.mkdtemp())
     p = tmp / "big.csv"
-    write_csv_generic_en(p, specs(n))
+    write_csv_generic_en(p, iter_specs(n))
     eng = fresh(tmp)
     t = time.perf_counter()
     out = import_file(eng, p)

@@ -121,6 +121,22 @@ def register(main: click.Group) -> None:
         c.emit({"ok": True, "match": mid, "entry": eid},
                f"posted write-off entry #{eid} and stored match #{mid}")
 
+    @reconcile.command("flag")
+    @click.option("--account", required=True)
+    @click.option("--line", "lines", type=int, multiple=True,
+                  help="Bank line that is the bank's error (repeat for several).")
+    @click.option("--posting", "postings", type=int, multiple=True,
+                  help="Posting that is an error in the books (repeat for several).")
+    @click.option("--note", required=True, help="What the error is (kept with the flag).")
+    @pass_ctx
+    def flag_cmd(c: Ctx, account: str, lines: tuple[int, ...], postings: tuple[int, ...],
+                 note: str) -> None:
+        """Flag bank lines as bank errors, or postings as book errors (± in the statement)."""
+        mid = c.write(rec.flag_error, account, lines, postings, note, c.actor)
+        kind = "bank" if lines else "book"
+        c.emit({"ok": True, "match": mid, "kind": f"{kind}_error"},
+               f"recorded {kind} error #{mid} (undo with `reconcile unmatch {mid}`)")
+
     @reconcile.command("status")
     @click.option("--account", required=True)
     @click.option("--period", required=True, help="YYYY-MM or YYYY.")

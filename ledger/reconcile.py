@@ -40,6 +40,7 @@ from ledger.tables import StatementLine as LineRow
 STAGE_MANUAL = 0
 STAGE_RULE = 4
 STAGE_WRITEOFF = 5
+STAGE_ERROR = 6  # a line flagged as the bank's error, or a posting as the books' error
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,25 @@ def writeoff(conn: Connection, account: str, line_ids: Sequence[int],
     return mid, eid
 
 
+def flag_error(conn: Connection, account: str, line_ids: Sequence[int] = (),
+               posting_ids: Sequence[int] = (), note: str = "",
+               actor: str | None = None) -> int:
+    """Record bank lines as the bank's errors, or postings as the books' errors.
+
+    The statement then corrects them (± bank errors, ± book errors) instead of
+    listing them as unrecorded or in transit; undo with :func:`unmatch`.
+    """
+    if bool(line_ids) == bool(posting_ids):
+        raise InvalidInputError("flag either bank lines (--line) or postings (--posting), not both")
+    if not note.strip():
+        raise InvalidInputError("say what the error is (--note)")
+    acc = account_ref(conn, account)
+    _check_free(conn, acc, line_ids, posting_ids)
+    method = "bank_error" if line_ids else "book_error"
+    return store_match(conn, acc, line_ids, posting_ids, STAGE_ERROR, method,
+                       current_actor(actor), None, note.strip()[:500])
+
+
 # -- the reconciliation statement ----------------------------------------------
 
 def period_bounds(period: str) -> tuple[date, date]:
@@ -396,6 +416,9 @@ def reconciliation_data(conn: Connection, account: str, period: str) -> Reconcil
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(ReconMatch.account_id == acc.id, ReconMatch.undone_at.is_(None))).all(),
         columns=["match_id", "posting_id", "on"])
+    methods = dict(conn.execute(select(ReconMatch.id, ReconMatch.method).where(
+        ReconMatch.account_id == acc.id, ReconMatch.undone_at.is_(None))).all())
+    errors = {mid for mid, m in methods.items() if m in ("bank_error", "book_error")}
     late = set(m_lines.loc[m_lines["on"] > end, "match_id"]) | set(
         m_posts.loc[m_posts["on"] > end, "match_id"])
     settled_lines = set(m_lines.loc[~m_lines["match_id"].isin(late), "line_id"])
@@ -410,10 +433,19 @@ def reconciliation_data(conn: Connection, account: str, period: str) -> Reconcil
                          .join(JournalEntry, JournalEntry.id == Posting.entry_id)
                          .where(Posting.account_id == acc.id, JournalEntry.entry_date <= end)
                          .order_by(JournalEntry.entry_date, Posting.id)).all()
-    open_lines = [Item("line", i, d, Money(int(a), cur), " ".join(x for x in (n, r) if x), ref)
-                  for i, d, a, n, r, ref in lines if i not in settled_lines]
-    open_posts = [Item("posting", i, d, Money(int(a), cur), desc, ref or "")
-                  for i, d, a, desc, ref in posts if i not in settled_posts]
+    error_lines = set(m_lines.loc[m_lines["match_id"].isin(errors), "line_id"])
+    error_posts = set(m_posts.loc[m_posts["match_id"].isin(errors), "posting_id"])
+    all_lines = [Item("line", i, d, Money(int(a), cur), " ".join(x for x in (n, r) if x), ref)
+                 for i, d, a, n, r, ref in lines]
+    all_posts = [Item("posting", i, d, Money(int(a), cur), desc, ref or "")
+                 for i, d, a, desc, ref in posts]
+    open_lines = [it for it in all_lines if it.id not in settled_lines]
+    open_posts = [it for it in all_posts if it.id not in settled_posts]
+    # A flagged error is corrected on its own side: the amount is taken back out.
+    bank_errors = [Item("line", it.id, it.on, -it.amount, it.text, it.reference)
+                   for it in all_lines if it.id in error_lines]
+    book_errors = [Item("posting", it.id, it.on, -it.amount, it.text, it.reference)
+                   for it in all_posts if it.id in error_posts]
 
     matched = []
     for mid, stage, method, score, reason, who, when in conn.execute(
@@ -423,7 +455,7 @@ def reconciliation_data(conn: Connection, account: str, period: str) -> Reconcil
         .order_by(ReconMatch.id)):
         ml = m_lines.loc[m_lines["match_id"] == mid]
         mp = m_posts.loc[m_posts["match_id"] == mid]
-        if not len(ml) or ml["on"].max() < start or mid in late:
+        if mid in errors or mid in late or not len(ml) or ml["on"].max() < start:
             continue
         matched.append({"match": mid, "stage": stage, "method": method, "score": score,
                         "reason": reason, "by": who, "at": when,
@@ -437,7 +469,7 @@ def reconciliation_data(conn: Connection, account: str, period: str) -> Reconcil
         outstanding_payments=[p for p in open_posts if p.amount.minor < 0],
         bank_credits_unrecorded=[ln for ln in open_lines if ln.amount.minor > 0],
         bank_charges_unrecorded=[ln for ln in open_lines if ln.amount.minor < 0],
-        matched=matched, writeoffs=writeoffs,
+        matched=matched, writeoffs=writeoffs, bank_errors=bank_errors, book_errors=book_errors,
     )
 
 

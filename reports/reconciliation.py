@@ -37,10 +37,9 @@ STAGE_LABELS = {
 }
 
 
-def _items_table(items: Sequence[Item], cur: str, title: str) -> Table:
+def _items_table(items: Sequence[Item], cur: str, title: str, kind: str) -> Table:
     return Table(
-        columns=[Column("id", L.BANK_LINE if items and items[0].kind == "line" else L.POSTING,
-                        "int"),
+        columns=[Column("id", L.BANK_LINE if kind == "line" else L.POSTING, "int"),
                  Column("date", L.DATE, "date"),
                  Column("text", L.DESCRIPTION),
                  Column("reference", N_("Reference")),
@@ -110,12 +109,14 @@ def build_reconciliation_report(
             Section(L.BANK_RECONCILIATION, [summary, verdict, Paragraph(source, "note")]),
             Section(L.MATCHED_PAIRS, [Table(match_cols, matched_rows)]),
             Section(L.UNMATCHED_BANK_LINES, [
-                _items_table(data.bank_credits_unrecorded, cur, L.BANK_CREDITS_NOT_RECORDED),
-                _items_table(data.bank_charges_unrecorded, cur, L.BANK_CHARGES_NOT_RECORDED),
+                _items_table(data.bank_credits_unrecorded, cur, L.BANK_CREDITS_NOT_RECORDED, "line"),
+                _items_table(data.bank_charges_unrecorded, cur, L.BANK_CHARGES_NOT_RECORDED, "line"),
+                _items_table(data.bank_errors, cur, L.BANK_ERRORS, "line"),
             ]),
             Section(L.UNMATCHED_POSTINGS, [
-                _items_table(data.deposits_in_transit, cur, L.DEPOSITS_IN_TRANSIT),
-                _items_table(data.outstanding_payments, cur, L.OUTSTANDING_PAYMENTS),
+                _items_table(data.deposits_in_transit, cur, L.DEPOSITS_IN_TRANSIT, "posting"),
+                _items_table(data.outstanding_payments, cur, L.OUTSTANDING_PAYMENTS, "posting"),
+                _items_table(data.book_errors, cur, L.BOOK_ERRORS, "posting"),
             ]),
             Section(L.WRITE_OFFS, [Table(match_cols, writeoff_rows)]),
             Section(L.SIGN_OFF, [SignOff((SignOffLine(L.PREPARED_BY, prepared_by),

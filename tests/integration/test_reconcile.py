@@ -183,3 +183,28 @@ def test_the_report_renders_and_its_xlsx_totals_equal_the_json(march: Engine) ->
     fr = render_bytes(report, "html", "fr").decode()
     es = render_bytes(report, "html", "es").decode()
     assert "Rapprochement bancaire" in fr and "Conciliación bancaria" in es
+
+
+def test_flagged_bank_and_book_errors_are_corrected_on_their_own_side(march: Engine) -> None:
+    with unit_of_work(march) as conn:
+        rec.reconcile(conn, BANK)
+        acc = rec.account_ref(conn, BANK)
+        lines, posts = rec.unmatched_frames(conn, acc)
+        interest = int(lines.loc[lines["text"] == "Interest March", "line_id"].iloc[0])
+        cheque = int(posts.loc[posts["text"].str.startswith("Cheque 1042"), "posting_id"].iloc[0])
+        with pytest.raises(InvalidInputError, match="not both"):
+            rec.flag_error(conn, BANK, [interest], [cheque], "x")
+        rec.flag_error(conn, BANK, [interest], [], "credited to us by mistake", "auditor")
+        mid = rec.flag_error(conn, BANK, [], [cheque], "cheque booked twice", "auditor")
+    with unit_of_work(march) as conn:
+        s = summary_dict(rec.reconciliation_data(conn, BANK, "2026-03"))
+    # The interest line leaves "credits not recorded" and is taken out of the bank side;
+    # the cheque leaves "outstanding payments" and is taken out of the book side.
+    assert s["bank_credits_not_recorded"] == "0.00" and s["bank_errors"] == "-40.00"
+    assert s["outstanding_payments"] == "0.00" and s["book_errors"] == "150.00"
+    assert s["adjusted_bank_balance"] == "6191.50" and s["adjusted_book_balance"] == "6191.50"
+    assert s["difference"] == "0.00"
+    with unit_of_work(march) as conn:
+        rec.unmatch(conn, mid, "auditor")
+        s = summary_dict(rec.reconciliation_data(conn, BANK, "2026-03"))
+    assert s["book_errors"] == "0.00" and s["outstanding_payments"] == "-150.00"

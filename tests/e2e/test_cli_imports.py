@@ -33,6 +33,11 @@ def samples() -> list[str]:
                   for p in (SHARED_DATA / fmt).iterdir() if p.is_file())
 
 
+def _bytes(db: Path) -> list[bytes]:
+    """The database file and its write-ahead log, as bytes (for byte-for-byte checks)."""
+    return [p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists()]
+
+
 def _dump(db: Path) -> list[str]:
     con = sqlite3.connect(db)
     try:
@@ -61,12 +66,12 @@ def test_every_shared_sample_imports_once_or_is_refused_cleanly(cli, sample: str
     if sample in MALFORMED:
         assert cli("account", "add", "Assets:Bank:X", "--type", "asset",
                    "--currency", "EUR").exit_code == 0
-        before = _dump(cli.db)
+        before, raw = _dump(cli.db), _bytes(cli.db)
         res = cli("import", str(path), "--account", "Assets:Bank:X")
         assert res.exit_code == 1
         assert f"{path}:" in res.output and "nothing was stored" in res.output
         assert "Traceback" not in res.output
-        assert _dump(cli.db) == before
+        assert _dump(cli.db) == before and _bytes(cli.db) == raw
         return
     read = read_file(path)
     if not read.ok and sample.endswith(".qif"):
@@ -120,11 +125,11 @@ def test_an_error_on_the_last_line_stores_nothing_and_lists_every_problem(cli, t
                  + "2026-03-08,2026-03-08,x,R8,CSQ,,12.3x,EUR,T8\n"
                  + "2026-02-30,2026-03-09,x,R9,CSQ,,1.00,EUR,T9\n", encoding="utf-8")
     cli("account", "add", "Assets:Bank:EUR", "--type", "asset", "--currency", "EUR")
-    before = _dump(cli.db)
+    before, raw = _dump(cli.db), _bytes(cli.db)
     res = cli("import", str(p), "--account", "Assets:Bank:EUR")
     assert res.exit_code == 1
     assert f"{p}:9:" in res.output and f"{p}:10:" in res.output
-    assert _dump(cli.db) == before
+    assert _dump(cli.db) == before and _bytes(cli.db) == raw
 
 
 def test_unknown_account_and_unknown_format_are_clear_errors(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -135,3 +140,20 @@ def test_unknown_account_and_unknown_format_are_clear_errors(cli, tmp_path: Path
     assert res.exit_code == 1 and "cannot tell the format" in res.output
     res = cli("import", str(p), "--account", "Assets:Nope")
     assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def test_a_refusal_found_while_storing_the_second_file_stores_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from ledger.bankfiles import BankLineSpec, write_csv_generic_en
+    from ledger.money import Money
+
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    write_csv_generic_en(good, [BankLineSpec(date(2026, 3, d), Money(100, "EUR"), "CSQ",
+                                             transaction_id=f"G{d}") for d in range(1, 6)])
+    write_csv_generic_en(bad, [BankLineSpec(date(2026, 3, 9), Money(100, "CAD"), "CSQ")])
+    cli("account", "add", "Assets:Bank:EUR", "--type", "asset", "--currency", "EUR")
+    before, raw = _dump(cli.db), _bytes(cli.db)
+    res = cli("import", str(good), str(bad), "--account", "Assets:Bank:EUR")
+    assert res.exit_code == 1 and "line in CAD but the account holds EUR" in res.output
+    assert _dump(cli.db) == before and _bytes(cli.db) == raw

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import math
 import os
 import re
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -38,7 +36,7 @@ from typing import Any
 
 from babel import Locale
 
-from imports.limits import DEFAULT_MAX_UNPACKED_BYTES, MAX_COMPRESSION_RATIO
+from imports.limits import DEFAULT_MAX_UNPACKED_BYTES, MAX_COMPRESSION_RATIO, gc_paused
 from imports.model import (
     Balance,
     Diagnostic,
@@ -1116,24 +1114,11 @@ def rows_rest(rows: Iterator[RawRow]) -> list[RawRow]:
 # -- entry points -------------------------------------------------------------------------
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A million-line file builds millions of small objects and no cycles; with
-    # the cyclic collector running, each full collection walks all of them
-    # again (30% of the time of a 10^6-line read).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
 
 def read_csv(path: str | Path, profile: Profile, *, currency_hint: str | None = None) -> ReadResult:
     """Read a CSV bank export with ``profile``; every bad cell becomes a diagnostic."""
     engine = _Engine(path, profile, "csv", currency_hint)
-    with _gc_paused():
+    with gc_paused():
         return engine.run(iter_csv_rows(path, profile, engine.diags))
 
 
@@ -1146,7 +1131,7 @@ def read_xlsx(
     everything else wrong becomes a diagnostic.
     """
     engine = _Engine(path, profile, "xlsx", currency_hint)
-    with _gc_paused():
+    with gc_paused():
         return engine.run(iter_xlsx_rows(path, profile, engine.diags))
 
 

@@ -25,19 +25,18 @@ This module must not import anything from ``ledger``.
 
 from __future__ import annotations
 
-import gc
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from xml.parsers import expat
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from imports.limits import gc_paused
 from imports.model import ImportFileError
 
 __all__ = ["XmlDocument", "XmlSyntaxError", "gc_paused", "local_name", "parse_bytes"]
+
 
 
 class XmlSyntaxError(Exception):
@@ -56,23 +55,6 @@ class _PrologDone(Exception):
 def local_name(tag: str) -> str:
     """``"{urn:...}Ntry"`` or ``"camt:Ntry"`` → ``"Ntry"``."""
     return tag.rpartition("}")[2].rpartition(":")[2]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large trees.
-
-    A big statement creates millions of small objects and no reference cycles;
-    with the collector running, each full collection walks the whole tree and
-    parsing becomes ten times slower.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check_prolog(data: bytes, fname: str) -> str:

@@ -432,23 +432,10 @@ def rollup(rows: Iterable[BalanceRow]) -> dict[str, Money]:
     return dict(sorted(out.items()))
 
 
-@dataclass(frozen=True, slots=True)
-class JournalLine:
-    """An entry as shown in the register."""
-
-    id: int
-    entry_date: date
-    description: str
-    reference: str | None
-    kind: str
-    reverses_id: int | None
-    postings: tuple[PostingDraft, ...]
-
-
 def register(
     conn: Connection, start: date | None = None, end: date | None = None,
     account: str | None = None, limit: int | None = None,
-) -> list[JournalLine]:
+) -> list[PostedEntry]:
     """Entries in chain order, optionally within dates or touching an account subtree."""
     q = select(JournalEntry).order_by(JournalEntry.id)
     if start:
@@ -476,8 +463,11 @@ def register(
         ):
             legs[eid].append(PostingDraft(code, Money(int(amt), cur), memo, bref))
     return [
-        JournalLine(e["id"], e["entry_date"], e["description"], e["reference"], e["kind"],
-                    e["reverses_id"], tuple(legs[e["id"]]))
+        PostedEntry(
+            id=e["id"], entry_date=e["entry_date"], description=e["description"],
+            reference=e["reference"], kind=e["kind"], reverses_id=e["reverses_id"],
+            rate=Decimal(e["rate"]) if e["rate"] is not None else None, hash=e["hash"],
+            created_by=e["created_by"], postings=tuple(legs[e["id"]]))
         for e in entries
     ]
 

@@ -115,7 +115,7 @@ def write_csv_generic_en(path: Path, lines: Iterable[BankLineSpec]) -> None:
 
 def _fr_amount(m: Money) -> str:
     whole, _, frac = format(abs(m.amount), "f").partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from statistics import median_low
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, and_, func, select
@@ -532,15 +533,15 @@ def compute_flows(
         fees = apportion(amounts, int(h["fees_eur_minor"] or 0))
         exch = apportion(amounts, int(h["exchange_eur_minor"] or 0))
         dest = h["destination_org_id"]
-        south = orgs[dest][1] in SOUTH_KINDS
+        to_south = orgs[dest][1] in SOUTH_KINDS
         received = [n - f - x for n, f, x in zip(amounts, fees, exch)]
-        local = apportion(received, int(h["received_minor"])) if south else []
+        local = apportion(received, int(h["received_minor"])) if to_south else []
         h["arrived_shares"] = dict(zip(unions, received))
         for i, u in enumerate(unions):
             a = accs[u]
             a.lost_fees += fees[i]
             a.lost_exchange += exch[i]
-            if south:
+            if to_south:
                 a.arrived += received[i]
                 a.arrived_local[h["received_currency"]] += local[i]
                 m_arrived[u][month_index[(day.year, day.month)]] += received[i]
@@ -577,7 +578,7 @@ def compute_flows(
     corridors: dict[str, list[dict]] = defaultdict(list)  # type: ignore[type-arg]
     links: dict[tuple[str, str, str], int] = defaultdict(int)
 
-    def corridor_of(h: dict) -> str:  # type: ignore[type-arg]
+    def corridor_of(h: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         chain = [h]
         while chain[-1]["previous_id"] in by_id and len(chain) < 20:
             chain.append(by_id[chain[-1]["previous_id"]])
@@ -585,12 +586,12 @@ def compute_flows(
         curs = [c["sent_currency"] for c in chain]
         last = h["received_currency"] if h["as_of_status"] == "settled" else None
         curs.append(last or orgs[h["destination_org_id"]][2])
-        return "→".join(curs), chain  # type: ignore[return-value]
+        return "→".join(curs), chain
 
     for h in hops:
         st = h["as_of_status"]
         origin, dest = orgs[h["origin_org_id"]][0], orgs[h["destination_org_id"]][0]
-        corridor, chain = corridor_of(h)  # type: ignore[misc]
+        corridor, chain = corridor_of(h)
         settled = st == "settled"
         value = int(h["value_sent_eur_minor"] or 0)
         hop_rows.append(HopFlow(

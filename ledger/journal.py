@@ -284,7 +284,8 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
            f"VALUES ({', '.join([mark] * len(columns))})")
     # Bulk rows repeat values (one timestamp per batch, a few hundred dates):
     # each column converts a value once.
-    convert = [(i, proc, {}) for i, proc in enumerate(procs) if proc is not None]
+    convert: list[tuple[int, Any, dict[Any, Any]]] = [
+        (i, proc, {}) for i, proc in enumerate(procs) if proc is not None]
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         if convert:

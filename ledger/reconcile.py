@@ -206,12 +206,12 @@ def _bulk_store(conn: Connection, acc: AccountRef, frame: pd.DataFrame, ml: pd.D
 def _check_free(conn: Connection, acc: AccountRef, line_ids: Sequence[int],
                 posting_ids: Sequence[int]) -> tuple[int, int]:
     """Refuse ids that are not this account's or already matched; return the two sums."""
-    lines = dict(conn.execute(select(LineRow.id, LineRow.amount_minor).where(
+    lines: dict[int, int] = dict(conn.execute(select(LineRow.id, LineRow.amount_minor).where(
         LineRow.id.in_(line_ids), LineRow.account_id == acc.id)).all())
     for i in line_ids:
         if i not in lines:
             raise NotFoundError(f"bank line {i} is not a line of {acc.code}")
-    posts = dict(conn.execute(select(Posting.id, Posting.amount_minor).where(
+    posts: dict[int, int] = dict(conn.execute(select(Posting.id, Posting.amount_minor).where(
         Posting.id.in_(posting_ids), Posting.account_id == acc.id)).all())
     for i in posting_ids:
         if i not in posts:
@@ -416,7 +416,7 @@ def reconciliation_data(conn: Connection, account: str, period: str) -> Reconcil
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(ReconMatch.account_id == acc.id, ReconMatch.undone_at.is_(None))).all(),
         columns=["match_id", "posting_id", "on"])
-    methods = dict(conn.execute(select(ReconMatch.id, ReconMatch.method).where(
+    methods: dict[int, str] = dict(conn.execute(select(ReconMatch.id, ReconMatch.method).where(
         ReconMatch.account_id == acc.id, ReconMatch.undone_at.is_(None))).all())
     errors = {mid for mid, m in methods.items() if m in ("bank_error", "book_error")}
     late = set(m_lines.loc[m_lines["on"] > end, "match_id"]) | set(

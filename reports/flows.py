@@ -58,8 +58,9 @@ def _local(amounts: Mapping[str, int]) -> Money | str | None:
 
 def _local_column(key: str, label: str, values: Sequence[object]) -> Column:
     """A money column when every row holds at most one currency, else text."""
-    kind = "money" if all(v is None or isinstance(v, Money) for v in values) else "text"
-    return Column(key, label, kind)
+    if all(v is None or isinstance(v, Money) for v in values):
+        return Column(key, label, "money")
+    return Column(key, label, "text")
 
 
 def _union_row(u: UnionFlow) -> dict[str, object]:

@@ -124,7 +124,8 @@ def register(main: click.Group) -> None:
     """Attach the import commands to the root group (and the demo's import step)."""
     from ledger.demo import add_step
 
-    add_step(10, demo_import_step)
+    # After the flows (30), so the statements show every movement the banks saw.
+    add_step(35, demo_import_step)
 
     @main.command("import")
     @click.argument("files", nargs=-1, required=True,
@@ -247,6 +248,7 @@ def demo_import_step(engine: Any, folder: Path, actor: str | None, lang: str, re
     from ledger.bankfiles import (
         BankLineSpec,
         write_camt053,
+        write_csv_generic_en,
         write_csv_semicolon_fr,
         write_xlsx_generic_en,
     )
@@ -258,6 +260,7 @@ def demo_import_step(engine: Any, folder: Path, actor: str | None, lang: str, re
     out.mkdir(exist_ok=True)
     snes, csq, net = (bank_account("SNES-FSU", "EUR"), bank_account("CSQ", "CAD"),
                       bank_account("Network", "EUR"))
+    bf = bank_account("MS-Éducation Burkina", "XOF")
     with unit_of_work(engine) as conn:
         snes_lines = [ln for ln in _bank_lines(conn, snes, "FSU") if ln.booking_date.month < 12]
         # The bank charged a fee the treasurer has not booked yet.
@@ -265,10 +268,12 @@ def demo_import_step(engine: Any, folder: Path, actor: str | None, lang: str, re
                                        remittance="Frais de tenue de compte"))
         csq_lines = _bank_lines(conn, csq, "CSQ")
         net_lines = _bank_lines(conn, net, "NET")
+        bf_lines = _bank_lines(conn, bf, "BF")
     files = [
         (out / "snes-fsu-2026.csv", snes, lambda p: write_csv_semicolon_fr(p, snes_lines)),
         (out / "csq-2026.xlsx", csq,
          lambda p: write_xlsx_generic_en(p, csq_lines, "Desjardins — relevé de compte CAD 2026")),
+        (out / "ms-education-burkina-2026.csv", bf, lambda p: write_csv_generic_en(p, bf_lines)),
         (out / "network-2026.camt053.xml", net,
          lambda p: write_camt053(p, "FR7630006000011234567890189", "EUR", Money.zero("EUR"),
                                  date(2026, 1, 1), net_lines, date(2026, 12, 31), "NET-2026")),

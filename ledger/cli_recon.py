@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -200,7 +202,8 @@ def demo_reconcile_step(engine: Any, folder: Path, actor: str | None, lang: str,
     reports_dir = folder / "reports"
     reports_dir.mkdir(exist_ok=True)
     done = []
-    for org, cur in (("Network", "EUR"), ("SNES-FSU", "EUR"), ("CSQ", "CAD")):
+    for org, cur in (("Network", "EUR"), ("SNES-FSU", "EUR"), ("CSQ", "CAD"),
+                     ("MS-Éducation Burkina", "XOF")):
         account = bank_account(org, cur)
         with unit_of_work(engine) as conn:
             ensure_account(conn, "Expenses:Bank fees:EUR", "expense", "EUR")
@@ -210,7 +213,8 @@ def demo_reconcile_step(engine: Any, folder: Path, actor: str | None, lang: str,
             data = rec.reconciliation_data(conn, account, "2026-12")
             amounts = rec.line_amounts(conn, [i for m in data.matched for i in m["lines"]])
         report = build_reconciliation_report(data, amounts, actor or "demo")
-        slug = org.lower().replace(" ", "-")
+        slug = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", org).encode(
+            "ascii", "ignore").decode().lower()).strip("-")
         for language in ("en", "fr"):
             for fmt in ("xlsx", "html"):
                 name = f"reconciliation-{slug}-2026-12.{language}.{fmt}"

@@ -154,7 +154,7 @@ def _conversions(conn: Any, folder: Path, actor: str | None) -> int:
 
 #: Steps later features add with :func:`add_step`: ``(order, step)`` where
 #: ``step(engine, folder, actor, lang, result) -> str | None`` returns a line for
-#: the summary.  Order: 10 imports, 20 eligibility, 30 flows, 40 reconciliation,
+#: the summary.  Order: 20 eligibility, 30 flows, 35 bank statements, 40 reconciliation,
 #: 50 reports.
 EXTRA_STEPS: list[tuple[int, Callable[..., str | None]]] = []
 

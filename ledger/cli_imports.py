@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,6 @@ PROGRESS_THRESHOLD = 5000
 
 class _DryRun(Exception):
     """Raised at the end of a dry run so the transaction rolls back."""
-
-    def __init__(self, outcome: statements.ImportOutcome) -> None:
-        super().__init__("dry run")
-        self.outcome = outcome
 
 
 def _sha256(path: Path) -> str:
@@ -84,23 +81,21 @@ def run_import(
     results, errors, warnings = read_files(tuple(f for f in files if f not in repeats),
                                            profile, currency)
     if errors:
-        refused = statements.ImportRefused(errors)
-        refused.warnings = warnings  # type: ignore[attr-defined]
-        raise refused
-    total = sum(res.line_count for _, res in results)
-    bar_cm = (click.progressbar(length=total, label="importing", file=sys.stderr)
-              if progress and total > PROGRESS_THRESHOLD else None)
+        raise statements.ImportRefused(errors, warnings)
+    read = dict(results)
+    total = sum(res.line_count for res in read.values())
+    bar_cm: Any = (click.progressbar(length=total, label="importing", file=sys.stderr)
+                   if progress and total > PROGRESS_THRESHOLD else nullcontext(None))
     outcome = statements.ImportOutcome(warnings=warnings, dry_run=dry_run)
     try:
-        with unit_of_work(engine) as conn:
-            bar = bar_cm.__enter__() if bar_cm else None
+        with bar_cm as bar, unit_of_work(engine) as conn:
             problems: list[str] = []
             for f in files:
                 if f in repeats:
                     outcome.files.append(statements.record_repeat(conn, account, str(f),
                                                                   repeats[f], actor))
                     continue
-                res = next(r for p, r in results if p == f)
+                res = read[f]
                 try:
                     outcome.files.append(statements.store_file(
                         conn, account, str(f), hashes[f], _fmt(res), res.statements,
@@ -111,12 +106,9 @@ def run_import(
             if problems:
                 raise statements.ImportRefused(problems)
             if dry_run:
-                raise _DryRun(outcome)
+                raise _DryRun()
     except _DryRun:
         pass
-    finally:
-        if bar_cm:
-            bar_cm.__exit__(None, None, None)
     return outcome
 
 
@@ -156,7 +148,7 @@ def register(main: click.Group) -> None:
                                  dry_run=dry_run, allow_gap=allow_gap, actor=c.actor,
                                  progress=not c.as_json)
         except statements.ImportRefused as exc:
-            _refuse(c, exc.problems, getattr(exc, "warnings", []))
+            _refuse(c, exc.problems, exc.warnings)
         doc = {**outcome.totals(), "dry_run": dry_run,
                "files": [vars(f) for f in outcome.files], "diagnostics": outcome.warnings}
         t = outcome.totals()

@@ -86,9 +86,10 @@ class StatementLike(Protocol):
 class ImportRefused(LedgerError):
     """An import refused as a whole; ``problems`` lists every ``file:line: message``."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], warnings: list[str] | None = None) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.warnings = warnings or []
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from imports.model import ImportFileError
+from ledger.bulk import gc_paused
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_UNPACKED_BYTES", "MAX_COMPRESSION_RATIO",
+           "check_size", "gc_paused", "max_bytes"]
 
 #: Largest file accepted by default (bytes); override with SOLIDARITY_MAX_IMPORT_BYTES.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -44,20 +45,3 @@ def check_size(path: str | Path, limit: int | None = None) -> int:
     if size > cap:
         raise ImportFileError(f"{p}: file is {size} bytes, above the limit of {cap} bytes")
     return size
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large trees.
-
-    A big statement creates millions of small objects and no reference cycles;
-    with the collector running, each full collection walks the whole tree and
-    parsing becomes ten times slower.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

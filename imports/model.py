@@ -7,12 +7,14 @@ for bugs and for refusing a whole file (size limits, unsafe XML).
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
+from ledger.lines import LineColumns
 from ledger.money import Money
 
 
@@ -76,25 +78,6 @@ class StatementLine:
     target_currency: str = ""  # CcyXchg TrgtCcy
     reversal: bool = False
 
-    def fingerprint(self, occurrence: int) -> str:
-        """Stable key when the bank gives no transaction id.
-
-        Account, dates, amount, counterparty and reference, plus the
-        occurrence number among identical lines of the same statement.
-        """
-        parts = [
-            self.account,
-            self.booking_date.isoformat(),
-            self.value_date.isoformat() if self.value_date else "",
-            str(self.amount.minor),
-            self.amount.currency,
-            self.counterparty_name.strip().casefold(),
-            self.counterparty_account.replace(" ", "").upper(),
-            self.reference.strip(),
-            str(occurrence),
-        ]
-        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-
 
 @dataclass(frozen=True, slots=True)
 class Balance:
@@ -111,7 +94,7 @@ class Statement:
 
     account: str
     currency: str
-    lines: list[StatementLine] = field(default_factory=list)
+    lines: Sequence[StatementLine] = field(default_factory=list)  # a list or a LineTable
     statement_id: str = ""
     opening: Balance | None = None
     closing: Balance | None = None
@@ -120,6 +103,51 @@ class Statement:
     period_end: date | None = None
     origin: Origin | None = None
     format: str = ""  # "csv", "xlsx", "camt.053.001.02", "mt940", "ofx1", "ofx2", ...
+
+
+class LineTable(LineColumns, Sequence[StatementLine]):
+    """Lines held as columns (what the CSV/XLSX reader builds), seen as a sequence of lines.
+
+    Storage reads the columns; a line object is only built when asked for
+    (golden files, ``--dry-run`` listings).
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.size))]
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError("line index out of range")
+        c = {name: col[index] for name, col in self.columns.items()}
+        return StatementLine(
+            account=c["account"],
+            booking_date=c["booking_date"],
+            amount=Money(c["amount_minor"], c["currency"]),
+            origin=Origin(c["file"], c["line"], c["location"], c["raw"]),
+            value_date=c["value_date"],
+            counterparty_name=c["counterparty_name"],
+            counterparty_account=c["counterparty_account"],
+            reference=c["reference"],
+            remittance=c["remittance"],
+            bank_transaction_id=c["bank_transaction_id"],
+            bank_code=c["bank_code"],
+            charges=_money_or_none(c["charges_minor"], c["charges_currency"]),
+            instructed_amount=_money_or_none(c["instructed_minor"], c["instructed_currency"]),
+            exchange_rate=c["exchange_rate"],
+            source_currency=c["source_currency"],
+            target_currency=c["target_currency"],
+            reversal=c["reversal"],
+        )
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(self.size))
+
+
+def _money_or_none(minor: int | None, currency: str | None) -> Money | None:
+    return None if minor is None or currency is None else Money(minor, currency)
 
 
 @dataclass(slots=True)

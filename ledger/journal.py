@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from ledger.bulk import insert_tuples
 from ledger.db import is_postgres
 from ledger.domain import EntryDraft, PostedEntry, PostingDraft
 from ledger.errors import (
@@ -38,7 +38,6 @@ from ledger.orgs import subtree
 from ledger.tables import Account, ChainHead, ClosedPeriod, JournalEntry, Posting
 
 GENESIS_HASH = "0" * 64
-_CHUNK = 5000
 
 
 def current_actor(actor: str | None = None) -> str:
@@ -255,53 +254,6 @@ _ENTRY_COLUMNS = ("id", "entry_date", "description", "reference", "kind", "idemp
                   "prev_hash", "hash")
 _POSTING_COLUMNS = ("entry_id", "line_no", "account_id", "amount_minor", "currency", "memo",
                     "bank_ref")
-
-
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, object]]) -> None:
-    """Insert many rows given as dicts (all with the same keys); see :func:`insert_tuples`."""
-    if not rows:
-        return
-    cols = tuple(rows[0].keys())
-    getter = itemgetter(*cols)
-    tuples = [(getter(r),) for r in rows] if len(cols) == 1 else [getter(r) for r in rows]
-    insert_tuples(conn, table, cols, tuples)
-
-
-def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
-                  rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert many rows with one driver-level ``executemany`` per chunk.
-
-    SQLAlchemy's per-row parameter processing costs more than SQLite's insert
-    itself at 10^5 rows; values go through each column's own bind processor,
-    so what is stored is exactly what an ORM insert would store.
-    """
-    if not rows:
-        return
-    dialect = conn.dialect
-    procs = [table.c[c].type.bind_processor(dialect) for c in columns]
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"VALUES ({', '.join([mark] * len(columns))})")
-    # Bulk rows repeat values (one timestamp per batch, a few hundred dates):
-    # each column converts a value once.
-    convert: list[tuple[int, Any, dict[Any, Any]]] = [
-        (i, proc, {}) for i, proc in enumerate(procs) if proc is not None]
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        if convert:
-            converted = []
-            for r in chunk:
-                values = list(r)
-                for j, proc, seen in convert:
-                    v = values[j]
-                    if v is not None:
-                        out = seen.get(v)
-                        if out is None:
-                            out = seen[v] = proc(v)
-                        values[j] = out
-                converted.append(tuple(values))
-            chunk = converted
-        conn.exec_driver_sql(sql, list(chunk))
 
 
 def _apply_deltas(conn: Connection, deltas: dict[int, list[int]]) -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
+from ledger.bulk import bulk_insert
 from ledger.errors import LedgerError
-from ledger.journal import bulk_insert
 from ledger.money import check_currency
 from ledger.rates import (
     DEFAULT_MAX_AGE_DAYS,

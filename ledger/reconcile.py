@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, exists, func, insert, select, update
 
 from ledger import journal
+from ledger.bulk import bulk_insert
 from ledger.domain import EntryDraft, PostingDraft
 from ledger.errors import InvalidInputError, LedgerError, NotFoundError
 from ledger.journal import current_actor
@@ -189,11 +190,11 @@ def _bulk_store(conn: Connection, acc: AccountRef, frame: pd.DataFrame, ml: pd.D
              "score": str(int(sc)), "reason": str(rs), "created_by": who, "created_at": now}
             for no, st, sc, rs in zip(frame["match_no"].tolist(), frame["stage"].tolist(),
                                        frame["score"].tolist(), frame["reason"].tolist())]
-    journal.bulk_insert(conn, ReconMatch.__table__, rows)
-    journal.bulk_insert(conn, ReconMatchLine.__table__, [
+    bulk_insert(conn, ReconMatch.__table__, rows)
+    bulk_insert(conn, ReconMatchLine.__table__, [
         {"match_id": first + int(no), "line_id": int(li)}
         for no, li in zip(ml["match_no"].tolist(), ml["line_id"].tolist())])
-    journal.bulk_insert(conn, ReconMatchPosting.__table__, [
+    bulk_insert(conn, ReconMatchPosting.__table__, [
         {"match_id": first + int(no), "posting_id": int(pi)}
         for no, pi in zip(mp["match_no"].tolist(), mp["posting_id"].tolist())])
     if conn.dialect.name == "postgresql":

@@ -28,8 +28,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, insert, select
 
+from ledger.bulk import gc_paused, insert_columns
 from ledger.errors import LedgerError, NotFoundError
-from ledger.journal import current_actor, insert_tuples
+from ledger.journal import current_actor
+from ledger.lines import LineColumns
 from ledger.money import Money
 from ledger.tables import Account, BankImport, BankStatement
 from ledger.tables import StatementLine as LineRow
@@ -61,8 +63,6 @@ class LineLike(Protocol):
     reversal: bool
     origin: _Origin
 
-    def fingerprint(self, occurrence: int) -> str: ...
-
 
 class _Balance(Protocol):
     date: date
@@ -74,7 +74,7 @@ class StatementLike(Protocol):
 
     account: str
     currency: str
-    lines: Sequence[LineLike]
+    lines: Sequence[LineLike] | LineColumns
     statement_id: str
     opening: _Balance | None
     closing: _Balance | None
@@ -127,28 +127,47 @@ def _h(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
 
 
-def line_keys(account_id: int, st: StatementLike) -> list[tuple[str, str]]:
-    """``(line_key, match_key)`` of every line of a statement, in order."""
-    seen_fp: Counter[tuple[Any, ...]] = Counter()
-    seen_match: Counter[tuple[Any, ...]] = Counter()
-    out = []
+_SEP = "\x1f"
+
+
+def line_keys(account_id: int, lines: LineColumns) -> tuple[list[str], list[str]]:
+    """``(line keys, match keys)`` of a statement's lines, in order (see the module docstring).
+
+    The fingerprint hashes account, dates, amount, currency, counterparty and
+    reference with the line's occurrence among identical lines; keys already
+    stored depend on these exact bytes, so they never change.
+    """
+    c = lines.columns
     sha = hashlib.sha256
-    for ln in st.lines:
-        txid = ln.bank_transaction_id.strip()
+    iso: dict[Any, str] = {None: ""}
+    for d in set(c["booking_date"]) | set(c["value_date"]):
+        if d is not None:
+            iso[d] = d.isoformat()
+    line_keys_: list[str] = []
+    seen_fp: Counter[tuple[Any, ...]] = Counter()
+    for txid, acc, bd, vd, minor, cur, name, cp, ref in zip(
+            c["bank_transaction_id"], c["account"], c["booking_date"], c["value_date"],
+            c["amount_minor"], c["currency"], c["counterparty_name"],
+            c["counterparty_account"], c["reference"], strict=True):
+        txid = txid.strip()
         if txid:
-            key = f"id:{txid}"
-        else:
-            ident = (ln.booking_date, ln.value_date, ln.amount.minor,
-                     ln.counterparty_name.strip().casefold(), ln.counterparty_account,
-                     ln.reference.strip())
-            seen_fp[ident] += 1
-            key = f"fp:{ln.fingerprint(seen_fp[ident])[:60]}"
-        mk = (ln.booking_date, ln.amount.minor)
-        seen_match[mk] += 1
-        raw = (f"{account_id}\x1f{ln.booking_date.isoformat()}\x1f{ln.amount.minor}"
-               f"\x1f{ln.amount.currency}\x1f{seen_match[mk]}")
-        out.append((key, sha(raw.encode("utf-8")).hexdigest()))
-    return out
+            line_keys_.append(f"id:{txid}")
+            continue
+        name, ref = name.strip().casefold(), ref.strip()
+        ident = (bd, vd, minor, name, cp, ref)
+        seen_fp[ident] += 1
+        parts = (acc, iso[bd], iso[vd], str(minor), cur, name, cp.replace(" ", "").upper(), ref,
+                 str(seen_fp[ident]))
+        line_keys_.append(f"fp:{sha(_SEP.join(parts).encode('utf-8')).hexdigest()[:60]}")
+    match_keys: list[str] = []
+    seen_match: dict[tuple[Any, int], int] = {}
+    get = seen_match.get
+    for bd, minor, cur in zip(c["booking_date"], c["amount_minor"], c["currency"], strict=True):
+        mk = (bd, minor)
+        n = seen_match[mk] = get(mk, 0) + 1
+        match_keys.append(
+            sha(f"{account_id}\x1f{iso[bd]}\x1f{minor}\x1f{cur}\x1f{n}".encode()).hexdigest())
+    return line_keys_, match_keys
 
 
 def _norm_account(s: str) -> str:
@@ -173,18 +192,22 @@ def check_statements(
     """Every problem that refuses these statements: account, currency, continuity."""
     problems: list[str] = []
     for st in statements:
-        where = _where(st)
+        lines = LineColumns.of(st.lines)
+        where = _where(st, lines)
         stated = _norm_account(st.account or "")
         if iban and stated and stated != iban and not stated.endswith(iban[-10:]):
             problems.append(f"{where}: statement is for account {st.account}, but the ledger "
                             f"account's IBAN is {iban}")
-        for ln in st.lines:
-            if ln.amount.currency != currency:
-                problems.append(f"{ln.origin.file}:{ln.origin.line}: line in {ln.amount.currency} "
-                                f"but the account holds {currency}")
+        c = lines.columns
+        currencies = c["currency"]
+        if currencies.count(currency) != len(currencies):
+            problems += [f"{file}:{line}: line in {cur} but the account holds {currency}"
+                         for cur, file, line in zip(currencies, c["file"], c["line"], strict=True)
+                         if cur != currency]
         if _stated_in(st.opening, currency) and _stated_in(st.closing, currency) and not allow_gap:
             assert st.opening is not None and st.closing is not None
-            total = sum(ln.amount.minor for ln in st.lines if ln.amount.currency == currency)
+            total = sum(m for m, cur in zip(c["amount_minor"], currencies, strict=True)
+                        if cur == currency)
             if st.opening.amount.minor + total != st.closing.amount.minor:
                 problems.append(
                     f"{where}: opening {st.opening.amount} on {st.opening.date} + lines "
@@ -238,18 +261,22 @@ def _continuity(conn: Connection, account_id: int, statements: Sequence[Statemen
     return problems
 
 
-def _where(st: StatementLike) -> str:
-    if st.lines:
-        return st.lines[0].origin.file
+def _where(st: StatementLike, lines: LineColumns | None = None) -> str:
+    lines = lines if lines is not None else LineColumns.of(st.lines)
+    if lines.size:
+        return str(lines.columns["file"][0])
     origin = getattr(st, "origin", None)
     return origin.file if origin is not None else "statement"
 
 
-def _existing(conn: Connection, account_id: int, keys: list[tuple[str, str]],
+def _existing(conn: Connection, account_id: int, keys: list[str],
               lo: date, hi: date) -> tuple[set[str], set[str]]:
     line_keys_: set[str] = set()
     match_keys: set[str] = set()
-    ids = [k for k, _ in keys if k.startswith("id:")]
+    if conn.execute(select(LineRow.id).where(LineRow.account_id == account_id).limit(1)).first() \
+            is None:
+        return line_keys_, match_keys  # the account's first statement: nothing to compare
+    ids = [k for k in keys if k.startswith("id:")]
     for lk, mk in conn.execute(
         select(LineRow.line_key, LineRow.match_key).where(
             LineRow.account_id == account_id, LineRow.booking_date >= lo, LineRow.booking_date <= hi)
@@ -278,6 +305,16 @@ def store_file(
     progress: Callable[[int], None] | None = None,
 ) -> FileOutcome:
     """Store one file's statements in the caller's transaction (raises ImportRefused)."""
+    with gc_paused():  # millions of key strings, no cycles
+        return _store_file(conn, account_code, file_name, sha256, fmt, statements,
+                           profile=profile, actor=actor, allow_gap=allow_gap, progress=progress)
+
+
+def _store_file(
+    conn: Connection, account_code: str, file_name: str, sha256: str, fmt: str,
+    statements: Sequence[StatementLike], *, profile: str | None, actor: str | None,
+    allow_gap: bool, progress: Callable[[int], None] | None,
+) -> FileOutcome:
     account_id, currency, iban = _account(conn, account_code)
     problems = check_statements(conn, account_id, currency, iban, statements, allow_gap)
     if problems:
@@ -289,26 +326,34 @@ def store_file(
         profile=profile, actor=current_actor(actor), imported_at=now,
         statements=0, lines=0, new_lines=0, known_lines=0,
     ).returning(BankImport.id)).scalar_one()
-    all_dates = [ln.booking_date for st in statements for ln in st.lines]
-    for st in statements:
-        keys = line_keys(account_id, st)
-        outcome.lines += len(keys)
-        st_id = _statement_row(conn, account_id, st, fmt, import_id, keys)
-        if not keys:
+    tables = [LineColumns.of(st.lines) for st in statements]
+    dates = [d for t in tables for d in (min(t.columns["booking_date"], default=None),
+                                         max(t.columns["booking_date"], default=None))
+             if d is not None]
+    for st, lines in zip(statements, tables, strict=True):
+        lkeys, mkeys = line_keys(account_id, lines)
+        outcome.lines += len(lkeys)
+        st_id = _statement_row(conn, account_id, st, fmt, import_id, lkeys)
+        if not lkeys:
             continue
-        known_l, known_m = _existing(conn, account_id, keys, min(all_dates), max(all_dates))
-        rows = []
-        for ln, (lk, mk) in zip(st.lines, keys):
+        known_l, known_m = _existing(conn, account_id, lkeys, min(dates), max(dates))
+        new: list[int] = []
+        for i, (lk, mk) in enumerate(zip(lkeys, mkeys, strict=True)):
             if lk in known_l or mk in known_m:
-                outcome.already_known += 1
                 continue
             known_l.add(lk)
             known_m.add(mk)
-            rows.append(_row(ln, account_id, st_id, import_id, lk, mk))
-        insert_tuples(conn, LineRow.__table__, _LINE_COLUMNS, rows)
-        outcome.new += len(rows)
+            new.append(i)
+        outcome.already_known += len(lkeys) - len(new)
+        if new:
+            cols = lines.columns if len(new) == lines.size else lines.take(new)
+            insert_columns(conn, LineRow.__table__, _line_rows(
+                cols, account_id, st_id, import_id,
+                lkeys if len(new) == lines.size else [lkeys[i] for i in new],
+                mkeys if len(new) == lines.size else [mkeys[i] for i in new]))
+        outcome.new += len(new)
         if progress:
-            progress(len(keys))
+            progress(len(lkeys))
     conn.execute(BankImport.__table__.update().where(BankImport.__table__.c.id == import_id).values(
         statements=outcome.statements, lines=outcome.lines, new_lines=outcome.new,
         known_lines=outcome.already_known))
@@ -316,13 +361,13 @@ def store_file(
 
 
 def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: str,
-                   import_id: int, keys: Sequence[tuple[str, str]]) -> int:
+                   import_id: int, keys: Sequence[str]) -> int:
     op = st.opening if _stated_in(st.opening, st.currency) else None
     cl = st.closing if _stated_in(st.closing, st.currency) else None
     key = _h(st.statement_id or "", st.period_start, st.period_end,
              op.date if op else None, op.amount.minor if op else None,
              cl.date if cl else None, cl.amount.minor if cl else None,
-             "" if (st.statement_id or op or cl) else ",".join(k for k, _ in keys))
+             "" if (st.statement_id or op or cl) else ",".join(keys))
     existing = conn.execute(select(BankStatement.id).where(
         BankStatement.account_id == account_id, BankStatement.statement_key == key)).first()
     if existing:
@@ -336,30 +381,53 @@ def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: st
     ).returning(BankStatement.id)).scalar_one())
 
 
-_LINE_COLUMNS = (
-    "account_id", "statement_id", "import_id", "line_key", "match_key", "booking_date",
-    "value_date", "amount_minor", "currency", "counterparty_name", "counterparty_account",
-    "reference", "remittance", "bank_transaction_id", "bank_code", "charges_minor",
-    "charges_currency", "instructed_minor", "instructed_currency", "exchange_rate", "reversal",
-    "source_file", "source_line", "source_location", "raw",
+#: statement_line column <- line column, with the column's length where it is capped.
+_COPIED = (
+    ("booking_date", "booking_date", None), ("value_date", "value_date", None),
+    ("amount_minor", "amount_minor", None), ("currency", "currency", None),
+    ("counterparty_name", "counterparty_name", 500),
+    ("counterparty_account", "counterparty_account", 100), ("reference", "reference", 500),
+    ("remittance", "remittance", 2000), ("bank_transaction_id", "bank_transaction_id", 200),
+    ("bank_code", "bank_code", 100), ("charges_minor", "charges_minor", None),
+    ("charges_currency", "charges_currency", None),
+    ("instructed_minor", "instructed_minor", None),
+    ("instructed_currency", "instructed_currency", None),
+    ("source_file", "file", 500), ("source_line", "line", None),
+    ("source_location", "location", 300), ("raw", "raw", 20000),
 )
 
 
-def _row(ln: LineLike, account_id: int, st_id: int, import_id: int, lk: str,
-         mk: str) -> tuple[Any, ...]:
-    """A statement line as a row of :data:`_LINE_COLUMNS` (lengths capped to the columns)."""
-    ch, ins, org = ln.charges, ln.instructed_amount, ln.origin
-    return (
-        account_id, st_id, import_id, lk, mk, ln.booking_date, ln.value_date,
-        ln.amount.minor, ln.amount.currency, ln.counterparty_name[:500],
-        ln.counterparty_account[:100], ln.reference[:500], ln.remittance[:2000],
-        ln.bank_transaction_id[:200], ln.bank_code[:100],
-        ch.minor if ch else None, ch.currency if ch else None,
-        ins.minor if ins else None, ins.currency if ins else None,
-        str(ln.exchange_rate) if ln.exchange_rate is not None else None,
-        bool(ln.reversal), org.file[:500], org.line, (org.location or "")[:300] or None,
-        (org.raw or "")[:20000],
-    )
+def _capped(values: list[Any], size: int | None) -> list[Any]:
+    if size is None or max(map(len, values if None not in values else filter(None, values)),
+                           default=0) <= size:
+        return values
+    return [v[:size] if v else v for v in values]
+
+
+def _line_rows(cols: dict[str, list[Any]], account_id: int, st_id: int, import_id: int,
+               lkeys: list[str], mkeys: list[str]) -> dict[str, list[Any]]:
+    """``statement_line`` columns for these lines (a column with no value at all is left
+    to its NULL default: fewer parameters per row)."""
+    n = len(lkeys)
+    out: dict[str, list[Any]] = {
+        "account_id": [account_id] * n, "statement_id": [st_id] * n,
+        "import_id": [import_id] * n, "line_key": lkeys, "match_key": mkeys,
+    }
+    table = LineRow.__table__
+    for target, source, size in _COPIED:
+        values = cols[source]
+        if table.c[target].nullable and values.count(None) == n:
+            continue
+        out[target] = _capped(values, size)
+    if out.get("source_location") is not None:
+        out["source_location"] = [v or None for v in out["source_location"]]
+    if None in out["raw"]:
+        out["raw"] = [v or "" for v in out["raw"]]
+    rates = cols["exchange_rate"]
+    if rates.count(None) != n:
+        out["exchange_rate"] = [str(r) if r is not None else None for r in rates]
+    out["reversal"] = [bool(r) for r in cols["reversal"]]
+    return out
 
 
 def count_lines(conn: Connection, account_code: str | None = None) -> int:

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger import journal, orgs
+from ledger.bulk import bulk_insert
 from ledger.db import make_engine, unit_of_work, upgrade
 from ledger.domain import EntryDraft, PostingDraft
 from ledger.flows import compute_contributions, compute_flows
-from ledger.journal import bulk_insert
 from ledger.money import Money
 from ledger.pledges import add_pledge
 from ledger.rates import Rate

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from itertools import repeat
+from itertools import chain, islice, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ _CACHE_LIMIT = 200_000
 #: Data rows converted together: big enough for fast column passes, small enough
 #: that a million-line file never holds all its cells at once.
 BLOCK_ROWS = 50_000
+#: Rows a row source hands over at once.
+BATCH_ROWS = 4096
 
 
 @dataclass(slots=True)  # not frozen: built once per line, and frozen init costs 2x
@@ -299,6 +301,13 @@ def iter_csv_rows(path: str | Path, profile: Profile, diags: list[Diagnostic]) -
     Decoding and CSV errors end the file with one diagnostic (the reader cannot
     resynchronise after them).
     """
+    return chain.from_iterable(iter_csv_batches(path, profile, diags))
+
+
+def iter_csv_batches(
+    path: str | Path, profile: Profile, diags: list[Diagnostic]
+) -> Iterator[list[RawRow]]:
+    """:func:`iter_csv_rows` in lists of :data:`BATCH_ROWS` rows (no generator step per row)."""
     file = str(path)
     encoding = resolve_encoding(path, profile.encoding)
     later = "utf-8" if encoding == "utf-8-sig" else encoding  # a BOM only opens the file
@@ -341,32 +350,33 @@ def iter_csv_rows(path: str | Path, profile: Profile, diags: list[Diagnostic]) -
             physical(fh), delimiter=profile.delimiter, quotechar=profile.quotechar, strict=False
         )
         start = 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except _DecodeError as exc:
-                bad = exc.error.object[exc.error.start]
-                diags.append(
-                    Diagnostic(
-                        file,
-                        exc.line,
-                        f"cannot decode the text as {profile.encoding} (byte 0x{bad:02x}); "
-                        'set encoding = "cp1252" or "auto" in the profile',
-                    )
+        batch: list[RawRow] = []
+        try:
+            for row in reader:
+                end = reader.line_num + 1
+                raw = buf[start - first] if end - start == 1 else "".join(
+                    buf[start - first : end - first])
+                batch.append(RawRow(start, row, raw.rstrip("\r\n")))
+                start = end
+                if len(batch) >= BATCH_ROWS:
+                    yield batch
+                    batch = []
+                    del buf[: start - first]  # forget consumed lines
+                    first = start
+        except _DecodeError as exc:
+            bad = exc.error.object[exc.error.start]
+            diags.append(
+                Diagnostic(
+                    file,
+                    exc.line,
+                    f"cannot decode the text as {profile.encoding} (byte 0x{bad:02x}); "
+                    'set encoding = "cp1252" or "auto" in the profile',
                 )
-                return
-            except csv.Error as exc:
-                diags.append(Diagnostic(file, start, f"cannot read the CSV: {exc}"))
-                return
-            end = reader.line_num + 1
-            raw = buf[start - first] if end - start == 1 else "".join(buf[start - first:end - first])
-            yield RawRow(start, row, raw.rstrip("\r\n"))
-            start = end
-            if start - first > 65_536:  # forget consumed lines
-                del buf[: start - first]
-                first = start
+            )
+        except csv.Error as exc:
+            diags.append(Diagnostic(file, start, f"cannot read the CSV: {exc}"))
+        if batch:
+            yield batch
 
 
 class _DecodeError(Exception):
@@ -763,8 +773,9 @@ class _Engine:
                     self.preamble_currency = m.group(1).strip().upper()
 
     # -- rows -------------------------------------------------------------------------
-    def run(self, rows: Iterator[RawRow]) -> ReadResult:
+    def run(self, batches: Iterator[list[RawRow]]) -> ReadResult:
         p = self.profile
+        rows = _RowStream(batches)
         if p.has_header:
             header_row, preamble = self.find_header(rows)
             if header_row is None:
@@ -794,22 +805,35 @@ class _Engine:
         keep = p.skip_footer_rows
         seen_data = False
         csv_cells = self.fmt == "csv"  # all text: blank when joined they are only spaces
-        for row in rows:
-            if (not "".join(row.cells).strip()) if csv_cells else _blank(row.cells):
-                if p.stop_when_blank and seen_data:
-                    self.outside.extend(rows_rest(rows))
+        # No footer, stop or balance rows to watch for: a batch is filtered in one pass.
+        plain = not (keep or p.stop_when_blank or self.labels)
+        batches = rows.rest()
+        for batch in batches:
+            if plain:
+                block += ([r for r in batch if "".join(r.cells).strip()] if csv_cells
+                          else [r for r in batch if not _blank(r.cells)])
+            else:
+                stopped = False
+                for k, row in enumerate(batch):
+                    if (not "".join(row.cells).strip()) if csv_cells else _blank(row.cells):
+                        if p.stop_when_blank and seen_data:
+                            after = chain(batch[k + 1 :], chain.from_iterable(batches))
+                            self.outside.extend(rows_rest(after))
+                            stopped = True
+                            break
+                        continue
+                    seen_data = True
+                    if keep:
+                        footer.append(row)
+                        if len(footer) <= keep:
+                            continue
+                        row = footer.popleft()
+                    if self.labels and self.balance_row(row):
+                        self.outside.append(row)
+                        continue
+                    block.append(row)
+                if stopped:
                     break
-                continue
-            seen_data = True
-            if keep:
-                footer.append(row)
-                if len(footer) <= keep:
-                    continue
-                row = footer.popleft()
-            if self.labels and self.balance_row(row):
-                self.outside.append(row)
-                continue
-            block.append(row)
             if len(block) >= BLOCK_ROWS:
                 self.block(plan, block)
                 block = []
@@ -834,7 +858,6 @@ class _Engine:
         """
         if not rows:
             return
-        diags_before, self.diags = self.diags, []
         n, width, pad = len(rows), plan.width, self.pad
         cells = [r.cells if len(r.cells) >= width else r.cells + [pad] * (width - len(r.cells))
                  for r in rows]
@@ -994,8 +1017,6 @@ class _Engine:
             "location": list(map(_LOCATION, rows)), "raw": list(map(_RAW, rows)),
         }
         self.add_lines(line_cols, bal_minor, alive, n, plan.balance is not None)
-        self.diags.sort(key=lambda d: d.line or 0)  # stable: a row's problems keep their order
-        self.diags = diags_before + self.diags
 
     def apply_indicator(self, f: _Field, indicators: Sequence[Any], amount: list[Any],
                         errors: dict[int, list[tuple[str, _Field]]]) -> None:
@@ -1144,6 +1165,10 @@ class _Engine:
                 self.running_balances(group)
             statements.append(st)
         self.stated_balances(statements)
+        # Columns are converted one after another: put the problems back in file
+        # order (stable: a row's problems keep the order of its cells; problems
+        # of the whole file last).
+        self.diags.sort(key=lambda d: (d.line is None, d.line or 0))
         return ReadResult(statements, self.diags)
 
     def running_balances(self, group: _Group) -> None:
@@ -1227,6 +1252,41 @@ class _Engine:
                 )
 
 
+class _RowStream:
+    """Batches of rows read one row at a time (header search), then batch by batch (data)."""
+
+    def __init__(self, batches: Iterator[list[RawRow]]) -> None:
+        self.batches = iter(batches)
+        self.batch: list[RawRow] = []
+        self.pos = 0
+
+    def __iter__(self) -> _RowStream:
+        return self
+
+    def __next__(self) -> RawRow:
+        while self.pos >= len(self.batch):
+            self.batch, self.pos = next(self.batches), 0
+        self.pos += 1
+        return self.batch[self.pos - 1]
+
+    def rest(self) -> Iterator[list[RawRow]]:
+        """The rows not read yet, batch by batch (the current batch's remainder first)."""
+        while True:
+            if self.pos < len(self.batch):
+                batch, self.batch, self.pos = self.batch[self.pos :], [], 0
+                yield batch
+                continue
+            nxt = next(self.batches, None)
+            if nxt is None:
+                return
+            self.batch, self.pos = nxt, 0
+
+
+def _batched(rows: Iterator[RawRow]) -> Iterator[list[RawRow]]:
+    while batch := list(islice(rows, BATCH_ROWS)):
+        yield batch
+
+
 def rows_rest(rows: Iterator[RawRow]) -> list[RawRow]:
     """The remaining rows (after a stop), kept only for stated balances."""
     return [r for r in rows if not _blank(r.cells)]
@@ -1240,7 +1300,7 @@ def read_csv(path: str | Path, profile: Profile, *, currency_hint: str | None = 
     """Read a CSV bank export with ``profile``; every bad cell becomes a diagnostic."""
     engine = _Engine(path, profile, "csv", currency_hint)
     with gc_paused():
-        return engine.run(iter_csv_rows(path, profile, engine.diags))
+        return engine.run(iter_csv_batches(path, profile, engine.diags))
 
 
 def read_xlsx(
@@ -1253,7 +1313,7 @@ def read_xlsx(
     """
     engine = _Engine(path, profile, "xlsx", currency_hint)
     with gc_paused():
-        return engine.run(iter_xlsx_rows(path, profile, engine.diags))
+        return engine.run(_batched(iter_xlsx_rows(path, profile, engine.diags)))
 
 
 def read_tabular(

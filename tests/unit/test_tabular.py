@@ -401,3 +401,53 @@ def test_a_truncated_xlsx_is_a_diagnostic(tmp_path: Path, engine: str) -> None:
 )
 def test_spreadsheet_floats_become_the_decimal_the_cell_showed(value: float, text: str) -> None:
     assert float_to_decimal(value) == Decimal(text)
+
+
+# -- files bigger than a batch and a block -----------------------------------------------
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 2 rows and blocks of 3: the paths of million-line files on a few lines."""
+    import imports.tabular as tabular
+
+    monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
+    monkeypatch.setattr(tabular, "BLOCK_ROWS", 3)
+
+
+def test_problems_of_every_block_are_reported_in_file_order(
+    tmp_path: Path, small_blocks: None
+) -> None:
+    body = "".join(f"2025-01-{d:02d},{d}\n" for d in range(1, 11))
+    body = body.replace("2025-01-02,2", "2025-13-02,x").replace("2025-01-09,9", "2025-01-09,9.999")
+    path = _write(tmp_path, "Date,Amount\n" + body + ",\n2025-01-11,\n")
+    result = read_csv(path, _profile())
+    assert [(d.line, d.message) for d in result.errors] == [
+        (3, "column 'Date': cannot read '2025-13-02' as a date (expected %Y-%m-%d)"),
+        (3, "column 'Amount': cannot read 'x' as an amount"),
+        (10, "column 'Amount': 9.999 has more than 2 decimal(s), the precision of EUR"),
+        (13, "column 'Amount': the amount is empty"),
+    ]
+    assert [ln.origin.line for ln in result.statements[0].lines] == [2, 4, 5, 6, 7, 8, 9, 11]
+
+
+def test_stop_when_blank_keeps_the_balance_rows_after_the_table_across_batches(
+    tmp_path: Path, small_blocks: None
+) -> None:
+    profile = _profile('stop_when_blank = true\n[balances]\nclosing_label = "Closing balance"\n')
+    rows = "".join(f"2025-01-0{d},{d}\n" for d in range(1, 6))
+    # Line 7 is blank and line 8 the balance: both in the same batch of two.
+    path = _write(tmp_path, f"Date,Amount\n{rows}\nClosing balance,15\nNote,x\n")
+    result = read_csv(path, profile)
+    assert result.ok and result.line_count == 5
+    st = result.statements[0]
+    assert st.closing is not None and st.closing.amount == Money(1500, "EUR")
+
+
+def test_an_undecodable_line_after_several_batches_is_named(
+    tmp_path: Path, small_blocks: None
+) -> None:
+    rows = "".join(f"2025-01-0{d},{d}\n" for d in range(1, 8))
+    path = _write(tmp_path, f"Date,Amount\n{rows}2025-01-08,8 \xe9\n", encoding="latin-1")
+    [err] = read_csv(path, _profile()).errors
+    assert err.line == 9 and "cannot decode" in err.message

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -96,6 +97,6 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequenc
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
            f"VALUES ({', '.join([mark] * len(names))})")
-    rows = list(zip(*values, strict=True))
-    for start in range(0, size, _CHUNK):
-        conn.exec_driver_sql(sql, rows[start : start + _CHUNK])
+    rows = zip(*values, strict=True)  # tuples made a chunk at a time: no second copy of it all
+    while chunk := list(islice(rows, _CHUNK)):
+        conn.exec_driver_sql(sql, chunk)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, insert, select
@@ -128,6 +129,7 @@ def _h(*parts: object) -> str:
 
 
 _SEP = "\x1f"
+_HEX = methodcaller("hexdigest")
 
 
 def line_keys(account_id: int, lines: LineColumns) -> tuple[list[str], list[str]]:
@@ -159,14 +161,18 @@ def line_keys(account_id: int, lines: LineColumns) -> tuple[list[str], list[str]
         parts = (acc, iso[bd], iso[vd], str(minor), cur, name, cp.replace(" ", "").upper(), ref,
                  str(seen_fp[ident]))
         line_keys_.append(f"fp:{sha(_SEP.join(parts).encode('utf-8')).hexdigest()[:60]}")
-    match_keys: list[str] = []
+    # Occurrence of each (date, amount) pair so far, then one text per line,
+    # hashed by C-level maps (no Python step per hash).
     seen_match: dict[tuple[Any, int], int] = {}
     get = seen_match.get
-    for bd, minor, cur in zip(c["booking_date"], c["amount_minor"], c["currency"], strict=True):
-        mk = (bd, minor)
+    occurrence = []
+    for mk in zip(c["booking_date"], c["amount_minor"]):
         n = seen_match[mk] = get(mk, 0) + 1
-        match_keys.append(
-            sha(f"{account_id}\x1f{iso[bd]}\x1f{minor}\x1f{cur}\x1f{n}".encode()).hexdigest())
+        occurrence.append(n)
+    texts = [f"{account_id}\x1f{iso[bd]}\x1f{minor}\x1f{cur}\x1f{n}".encode()
+             for bd, minor, cur, n in zip(c["booking_date"], c["amount_minor"], c["currency"],
+                                          occurrence, strict=True)]
+    match_keys = list(map(_HEX, map(sha, texts)))
     return line_keys_, match_keys
 
 

@@ -658,6 +658,7 @@ _ZERO = Decimal(0)
 #: Text fields whose values repeat across a file (kept once in memory).
 _REPEATING = frozenset({"counterparty_name", "counterparty_account", "remittance", "bank_code"})
 _LINE, _LOCATION, _RAW = attrgetter("line"), attrgetter("location"), attrgetter("raw")
+_CELLS = attrgetter("cells")
 
 
 def _money(minor: int, currency: str) -> Money:
@@ -859,8 +860,9 @@ class _Engine:
         if not rows:
             return
         n, width, pad = len(rows), plan.width, self.pad
-        cells = [r.cells if len(r.cells) >= width else r.cells + [pad] * (width - len(r.cells))
-                 for r in rows]
+        cells = list(map(_CELLS, rows))
+        if min(map(len, cells)) < width:
+            cells = [c if len(c) >= width else c + [pad] * (width - len(c)) for c in cells]
         cols = list(zip(*cells))
         errors: dict[int, list[tuple[str, _Field]]] = {}
         p = self.profile
@@ -905,44 +907,52 @@ class _Engine:
         charges = convert(plan.charges, self.amount_of)
         original = convert(plan.original_amount, self.amount_of)
 
-        keep: list[int] = []
-        for i, (b, a) in enumerate(zip(booking, amount, strict=True)):
-            if i in errors:
-                for message, cell in errors[i]:
-                    self.error(rows[i], message, cell)
-            elif b is None and a is None:
-                self.warn(rows[i].line, "row has no date and no amount; skipped", rows[i].location)
-            elif b is None or a is None:
-                if b is None:
-                    self.error(rows[i], f"column '{plan.date.label}': the date is empty", plan.date)
-                if a is None:
-                    first = plan.amount or plan.amount_in or plan.amount_out
-                    names = " or ".join(f"'{x.label}'" for x in
-                                        (plan.amount, plan.amount_in, plan.amount_out) if x)
-                    self.error(rows[i], f"column {names}: the amount is empty", first)
-            else:
-                keep.append(i)
+        if not errors and None not in booking and None not in amount:
+            keep = list(range(n))  # the usual block: nothing wrong, nothing to skip
+        else:
+            keep = []
+            for i, (b, a) in enumerate(zip(booking, amount, strict=True)):
+                if i in errors:
+                    for message, cell in errors[i]:
+                        self.error(rows[i], message, cell)
+                elif b is None and a is None:
+                    self.warn(rows[i].line, "row has no date and no amount; skipped",
+                              rows[i].location)
+                elif b is None or a is None:
+                    if b is None:
+                        self.error(rows[i], f"column '{plan.date.label}': the date is empty",
+                                   plan.date)
+                    if a is None:
+                        first = plan.amount or plan.amount_in or plan.amount_out
+                        names = " or ".join(f"'{x.label}'" for x in
+                                            (plan.amount, plan.amount_in, plan.amount_out) if x)
+                        self.error(rows[i], f"column {names}: the amount is empty", first)
+                else:
+                    keep.append(i)
 
         # Currency of each row: a code already checked is a dict hit.
         text_of = self.text_of
         if plan.currency is not None:
             codes = list(map(text_of, cols[plan.currency.index]))
-            for code in set(codes).difference(self.currency_ok):
-                if code:
-                    try:
-                        self.currency_ok[code] = check_currency(code)
-                    except MoneyError:
-                        self.currency_ok[code] = None  # reported on each row below
-            currency: list[Any] = list(map(self.currency_ok.get, codes))
+        else:  # one currency for the file: --currency, the preamble or the profile
+            codes = [self.hint or self.preamble_currency or p.currency or ""] * n
+        for code in set(codes).difference(self.currency_ok):
+            if code:
+                try:
+                    self.currency_ok[code] = check_currency(code)
+                except MoneyError:
+                    self.currency_ok[code] = None  # reported on each row below
+        currency: list[Any] = list(map(self.currency_ok.get, codes))
+        if None not in currency:
+            alive = keep
         else:
-            currency = [None] * n
-        alive = []
-        for i in keep:
-            if currency[i] is None:
-                currency[i] = self.line_currency(rows[i], cells[i], plan)
+            alive = []
+            for i in keep:
                 if currency[i] is None:
-                    continue
-            alive.append(i)
+                    currency[i] = self.line_currency(rows[i], cells[i], plan)
+                    if currency[i] is None:
+                        continue
+                alive.append(i)
 
         # Amounts in minor units; each optional column only where it is mapped.
         inverse = p.sign == "inverse"

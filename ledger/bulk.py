@@ -56,6 +56,8 @@ def _driver_adapter(dialect: Any, values: Sequence[Any]) -> Any:
     with a Python call inside ``executemany``; applied here once per distinct
     value instead, the stored text is the same.
     """
+    if dialect.name != "sqlite":
+        return None  # psycopg sends dates in binary itself
     adapters = getattr(dialect.dbapi, "adapters", None)
     protocol = getattr(dialect.dbapi, "PrepareProtocol", None)
     if not adapters or protocol is None:

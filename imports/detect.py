@@ -1,7 +1,7 @@
 """Tell a bank file's format and read it: the one entry point for every import.
 
 ``read_file(path)`` checks the size, sniffs the first bytes and hands the
-file to the right reader: camt, OFX and MT940 through their own modules
+file to the right reader: camt, OFX, MT940 and QIF through their own modules
 (imported lazily, skipped when absent), XLSX by its zip signature, and CSV by
 matching a profile's header signature.  An explicit profile forces the
 CSV/XLSX reader with that profile.
@@ -43,6 +43,8 @@ _FORMAT_MODULES = (
 
 #: Readers that check opening + lines = closing themselves (strict by default).
 _BALANCE_CHECKING = frozenset({"camt", "mt940"})
+#: Readers of formats that state no currency: they take ``currency_hint``.
+_CURRENCY_HINTED = frozenset({"qif"})
 
 UNKNOWN_MESSAGE = "cannot tell the format; pass --profile NAME (see `solidarity profiles list`)"
 
@@ -196,7 +198,8 @@ def read_file(
 
     ``profile`` is ``"auto"``/``None`` to detect the format, or a profile name
     or ``.toml`` path to force the CSV/XLSX reader with it.  ``currency_hint``
-    gives the currency of CSV/XLSX lines whose file states none.
+    gives the currency of CSV/XLSX lines whose file states none, and of QIF
+    files (which never state one).
 
     Raises :class:`~imports.model.ImportFileError` when the file is refused as
     a whole (too large, zip bomb) and :class:`~imports.profile.ProfileError`
@@ -238,6 +241,8 @@ def read_file(
             # (unless --allow-gap), so the readers only warn here.
             if kind in _BALANCE_CHECKING:
                 result: ReadResult = module.read(p, strict_balances=False)
+            elif kind in _CURRENCY_HINTED:
+                result = module.read(p, currency_hint=currency_hint)
             else:
                 result = module.read(p)
             return result

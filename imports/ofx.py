@@ -364,9 +364,11 @@ class _Extractor:
         ends = [d for d in (self.date(t.find("DTEND"), t, where, "DTEND") for t in lists) if d]
         closing = self.balance(_first(rs, "LEDGERBAL"), "CLBD", currency, rs, where)
         avail = self.balance(_first(rs, "AVAILBAL"), "CLAV", currency, rs, where)
+        lines: list[StatementLine] = []
         statement = Statement(
             account=account,
             currency=currency,
+            lines=lines,
             closing=closing,
             other_balances=[avail] if avail else [],
             period_start=min(starts) if starts else None,
@@ -377,7 +379,7 @@ class _Extractor:
         for k, trn in enumerate(rs.iter("STMTTRN"), start=1):
             line = self.transaction(trn, f"{where}/STMTTRN[{k}]", account, currency)
             if line is not None:
-                statement.lines.append(line)
+                lines.append(line)
         self.result.statements.append(statement)
 
     def balance(

@@ -125,7 +125,7 @@ def register(main: click.Group) -> None:
     @click.option("--account", required=True, help="Ledger bank account the statements belong to.")
     @click.option("--profile", default="auto", show_default=True,
                   help="Profile name or .toml path for CSV/XLSX; 'auto' detects.")
-    @click.option("--currency", help="Currency of CSV lines when the file states none "
+    @click.option("--currency", help="Currency of CSV/XLSX/QIF lines when the file states none "
                   "(default: the account's).")
     @click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
     @click.option("--allow-gap", is_flag=True,
@@ -133,7 +133,7 @@ def register(main: click.Group) -> None:
     @pass_ctx
     def import_cmd(c: Ctx, files: tuple[Path, ...], account: str, profile: str,
                    currency: str | None, dry_run: bool, allow_gap: bool) -> None:
-        """Import bank statements (CSV, XLSX, camt.05x, MT940, OFX) into ACCOUNT.
+        """Import bank statements (CSV, XLSX, camt.05x, MT940, OFX, QIF) into ACCOUNT.
 
         Idempotent: lines already known are counted, never stored twice.
         Atomic: any error in any file stores nothing and lists every problem.

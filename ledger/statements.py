@@ -180,6 +180,13 @@ def _norm_account(s: str) -> str:
     return "".join(s.split()).upper()
 
 
+def _account_number(stated: str) -> bool:
+    """True when a statement names its account by a number (IBAN, BBAN, bank/account id)
+    that can be compared with the ledger account's IBAN; a name such as Quicken's
+    "Checking" cannot."""
+    return sum(ch.isdigit() for ch in stated) >= 6
+
+
 def _account(conn: Connection, code: str) -> tuple[int, str, str | None]:
     row = conn.execute(select(Account.id, Account.currency, Account.iban, Account.type)
                        .where(Account.code == code)).first()
@@ -201,7 +208,7 @@ def check_statements(
         lines = LineColumns.of(st.lines)
         where = _where(st, lines)
         stated = _norm_account(st.account or "")
-        if iban and stated and stated != iban and not stated.endswith(iban[-10:]):
+        if iban and _account_number(stated) and stated != iban and not stated.endswith(iban[-10:]):
             problems.append(f"{where}: statement is for account {st.account}, but the ledger "
                             f"account's IBAN is {iban}")
         c = lines.columns

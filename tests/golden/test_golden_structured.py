@@ -1,4 +1,4 @@
-"""Golden files: every camt, MT940 and OFX sample read by its reader.
+"""Golden files: every camt, MT940, OFX and QIF sample read by its reader.
 
 For each sample ``<name>`` in the shared data folders, ``imports/`` holds:
 
@@ -7,6 +7,9 @@ For each sample ``<name>`` in the shared data folders, ``imports/`` holds:
 * ``<name>.jsonl`` — one ``line_to_dict`` per statement line;
 * ``<name>.errors.txt`` — every diagnostic, when there is any, as
   ``name:line: message`` (errors and warnings).
+
+QIF samples sit beside the CSV ones and state no currency: they are read in
+``QIF_CURRENCY``.
 
 Regenerate after an intended change with
 ``SOLIDARITY_UPDATE_GOLDEN=1 .venv/bin/pytest tests/golden/test_golden_structured.py``
@@ -23,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from imports import camt, mt940, ofx
+from imports import camt, mt940, ofx, qif
 from imports.model import ReadResult
 from imports.serialize import balance_to_dict, line_to_dict, statement_to_dict
 from tests.helpers import SAMPLE_DATA
@@ -31,6 +34,8 @@ from tests.helpers import SAMPLE_DATA
 DATA = SAMPLE_DATA
 GOLDEN = Path(__file__).with_name("imports")
 READERS: dict[str, ModuleType] = {"camt": camt, "mt940": mt940, "ofx": ofx}
+#: The currency the QIF samples (US Quicken exports) are read in.
+QIF_CURRENCY = "USD"
 
 #: Marked malformed in PROVENANCE.md: must be refused with a located error.
 MALFORMED = {
@@ -62,7 +67,7 @@ SAMPLES = sorted(
     if (DATA / folder).is_dir()
     for p in (DATA / folder).iterdir()
     if p.is_file()
-)
+) + sorted(("csv", p.name) for p in (DATA / "csv").glob("*.qif"))
 
 pytestmark = pytest.mark.skipif(not SAMPLES, reason="sample data not available")
 
@@ -71,6 +76,14 @@ def _statement(st: Any) -> dict[str, Any]:
     d = statement_to_dict(st)
     d["other_balances"] = [balance_to_dict(b) for b in st.other_balances]
     return d
+
+
+def _read(folder: str, sample: str, **kwargs: Any) -> ReadResult:
+    path = DATA / folder / sample
+    if path.suffix == ".qif":
+        return qif.read(path, currency_hint=QIF_CURRENCY)
+    result: ReadResult = READERS[folder].read(path, **kwargs)
+    return result
 
 
 def _diagnostics(result: ReadResult, folder: Path) -> list[str]:
@@ -93,7 +106,7 @@ def _compare(path: Path, got: str) -> None:
 
 @pytest.mark.parametrize(("folder", "sample"), SAMPLES, ids=[s for _, s in SAMPLES])
 def test_sample_reads_as_its_golden_files_say(folder: str, sample: str) -> None:
-    result = READERS[folder].read(DATA / folder / sample)
+    result = _read(folder, sample)
     statements = json.dumps(
         [_statement(st) for st in result.statements], ensure_ascii=False, indent=1, sort_keys=True
     )
@@ -110,8 +123,7 @@ def test_sample_reads_as_its_golden_files_say(folder: str, sample: str) -> None:
 
 @pytest.mark.parametrize(("folder", "sample"), SAMPLES, ids=[s for _, s in SAMPLES])
 def test_only_malformed_samples_are_refused(folder: str, sample: str) -> None:
-    reader = READERS[folder]
-    result = reader.read(DATA / folder / sample)
+    result = _read(folder, sample)
     if sample in MALFORMED:
         assert result.errors, "a malformed sample must be refused"
         assert all(d.line is not None for d in result.errors), "errors must say file:line"
@@ -119,7 +131,7 @@ def test_only_malformed_samples_are_refused(folder: str, sample: str) -> None:
     if sample in UNBALANCED:
         assert result.errors
         assert all("balances do not add up" in d.message for d in result.errors)
-        result = reader.read(DATA / folder / sample, strict_balances=False)
+        result = _read(folder, sample, strict_balances=False)
     assert result.ok, [str(d) for d in result.errors]
     for st in result.statements:
         for line in st.lines:

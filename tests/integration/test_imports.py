@@ -128,3 +128,12 @@ def test_a_statement_for_another_iban_is_refused(net: Engine, tmp_path: Path) ->
                   lines_between(date(2026, 3, 1), date(2026, 3, 2)), date(2026, 3, 2), "x")
     with pytest.raises(statements.ImportRefused, match="DE89370400440532013000"):
         store(net, p)
+
+
+def test_a_statement_naming_its_account_by_a_name_is_not_compared_with_the_iban(
+    net: Engine, tmp_path: Path
+) -> None:
+    p = tmp_path / "quicken.qif"
+    p.write_text("!Account\nNChecking\nTBank\n^\n!Type:Bank\nD3/2/26\nT-12.50\nPBank fee\n^\n")
+    out = store(net, p)
+    assert (out.new, out.already_known) == (1, 0)

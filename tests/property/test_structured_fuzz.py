@@ -1,4 +1,4 @@
-"""Hostile input never crashes the camt, MT940 and OFX readers.
+"""Hostile input never crashes the camt, MT940, OFX and QIF readers.
 
 Random bytes, truncated files and mutated valid files must give a
 ``ReadResult`` (with diagnostics) or an ``ImportFileError`` — never any other
@@ -13,13 +13,13 @@ from types import ModuleType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imports import camt, mt940, ofx
+from imports import camt, mt940, ofx, qif
 from imports.model import ImportFileError, ReadResult
 from imports.serialize import line_to_dict, statement_to_dict
 from tests.helpers import SAMPLE_DATA
 
 DATA = SAMPLE_DATA
-READERS: dict[str, ModuleType] = {"camt": camt, "mt940": mt940, "ofx": ofx}
+READERS: dict[str, ModuleType] = {"camt": camt, "mt940": mt940, "ofx": ofx, "qif": qif}
 
 CAMT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
@@ -52,10 +52,35 @@ DATA:OFXSGML
 </BANKTRANLIST><LEDGERBAL><BALAMT>1<DTASOF>20250101</LEDGERBAL>
 </STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>
 """
-SEEDS: dict[str, list[bytes]] = {"camt": [CAMT], "mt940": [MT940], "ofx": [OFX]}
+QIF = b"""!Account
+NChecking
+TBank
+^
+!Type:Bank
+D8/12'13
+T-1,000.00
+U-1,000.00
+CX
+N1042
+PDelta PC
+MMemo
+LFood:Groceries
+SFood
+E-
+$-1,000.00
+^
+D 3/ 4/2013
+T20,28
+^
+"""
+SEEDS: dict[str, list[bytes]] = {"camt": [CAMT], "mt940": [MT940], "ofx": [OFX], "qif": [QIF]}
 for _folder in READERS:
     if (DATA / _folder).is_dir():
         SEEDS[_folder] += [p.read_bytes() for p in sorted((DATA / _folder).iterdir())]
+if (DATA / "csv").is_dir():  # QIF samples sit beside the CSV ones
+    SEEDS["qif"] += [p.read_bytes() for p in sorted((DATA / "csv").glob("*.qif"))]
+#: QIF states no currency; the other readers take no hint.
+HINTS: dict[str, dict[str, str]] = {"qif": {"currency_hint": "EUR"}}
 
 FUZZ = settings(
     max_examples=int(os.environ.get("SOLIDARITY_FUZZ_EXAMPLES", "150")),
@@ -67,7 +92,7 @@ FUZZ = settings(
 def survives(folder: str, data: bytes) -> None:
     """Read ``data``; only a ReadResult or ImportFileError is acceptable."""
     try:
-        result = READERS[folder].read_bytes(data, "fuzz.dat")
+        result = READERS[folder].read_bytes(data, "fuzz.dat", **HINTS.get(folder, {}))
     except ImportFileError:
         return
     assert isinstance(result, ReadResult)

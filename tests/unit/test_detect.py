@@ -132,6 +132,7 @@ def test_a_layout_two_user_profiles_claim_is_not_guessed(
         ("imports.camt", "camt/oca_test-camt053.xml", "camt"),
         ("imports.mt940", "mt940/jejik_ing.sta", "mt940"),
         ("imports.ofx", "ofx/oca_test_ofx.ofx", "ofx"),
+        ("imports.qif", "csv/oca_test_qif.qif", "qif"),
     ],
 )
 def test_structured_formats_go_to_their_own_readers(module: str, sample: str, kind: str) -> None:

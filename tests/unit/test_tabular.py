@@ -409,7 +409,7 @@ def test_spreadsheet_floats_become_the_decimal_the_cell_showed(value: float, tex
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of 2 rows and blocks of 3: the paths of million-line files on a few lines."""
-    import imports.tabular as tabular
+    from imports import tabular
 
     monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
     monkeypatch.setattr(tabular, "BLOCK_ROWS", 3)

@@ -16,6 +16,10 @@ What becomes a statement line:
 Amounts are exact: an amount with more decimals than its currency allows is
 refused (``8.851 EUR``); trailing zeros (``8.850``) are exact and accepted.
 
+Lines are handed over as columns (:class:`~imports.model.LineTable`), no
+StatementLine object per line; the tree is lxml's when lxml is installed
+(see :mod:`imports.xmlsafe`).
+
 Pure: no database, no matching.  Uses ``imports.xmlsafe`` for all XML.
 """
 
@@ -25,22 +29,29 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-from xml.etree.ElementTree import Element
+from typing import Any, NamedTuple
 
 from imports.limits import check_size
 from imports.model import (
     Balance,
     Diagnostic,
     ImportFileError,
+    LineTable,
     Origin,
     ReadResult,
     Severity,
     Statement,
-    StatementLine,
 )
-from imports.xmlsafe import XmlDocument, XmlSyntaxError, gc_paused, local_name, parse_bytes
-from ledger.money import Money, MoneyError, PrecisionError, currency_digits
+from imports.xmlsafe import (
+    ChildPath,
+    Element,
+    XmlDocument,
+    XmlSyntaxError,
+    gc_paused,
+    local_name,
+    parse_bytes,
+)
+from ledger.money import Money, MoneyError, PrecisionError, check_currency, currency_digits
 
 __all__ = ["read", "read_bytes", "sniff"]
 
@@ -82,13 +93,17 @@ def read(path: str | Path, *, strict_balances: bool = True) -> ReadResult:
 def read_bytes(data: bytes, file: str, *, strict_balances: bool = True) -> ReadResult:
     """Like :func:`read`, for bytes already in memory (``file`` names them in diagnostics)."""
     result = ReadResult()
-    try:
-        doc = parse_bytes(data, file)
-    except XmlSyntaxError as exc:
-        result.diagnostics.append(Diagnostic(file, exc.line, exc.message))
-        return result
+    # One pause of the garbage collector for the tree and the lines read from it.
+    # The tree (with ElementTree, millions of objects without cycles) is freed by
+    # reference counting before the collector runs again: no collection walks it.
     with gc_paused():
+        try:
+            doc = parse_bytes(data, file, prefer_lxml=True)
+        except XmlSyntaxError as exc:
+            result.diagnostics.append(Diagnostic(file, exc.line, exc.message))
+            return result
         _Reader(doc, file, result, strict_balances).run()
+        del doc
     return result
 
 
@@ -96,19 +111,10 @@ def read_bytes(data: bytes, file: str, *, strict_balances: bool = True) -> ReadR
 
 
 def _text(el: Element | None) -> str:
-    if el is None or el.text is None:
-        return ""
-    return el.text.strip()
-
-
-def _date_of(el: Element | None, q: dict[str, str]) -> date | None:
-    """``<X><Dt>2024-01-02</Dt></X>`` or ``<X><DtTm>2024-01-02T10:00:00</DtTm></X>``."""
     if el is None:
-        return None
-    raw = _text(el.find(q["Dt"])) or _text(el.find(q["DtTm"]))
-    if not raw:
-        return None
-    return date.fromisoformat(raw[:10])
+        return ""
+    text = el.text
+    return text.strip() if text else ""
 
 
 def _f(el: Element | None, *tags: str) -> Element | None:
@@ -137,8 +143,95 @@ class _Q(dict):  # type: ignore[type-arg]
         return value
 
 
+class _Paths:
+    """The lookups of the entry loop, compiled once per document.
+
+    Each is ``Element.find`` one step at a time (see :meth:`XmlDocument.path`),
+    fast on the lxml tree too; statement-level code uses ``find`` directly.
+    A path of several steps follows the first match of each, like ``_f``.
+    """
+
+    def __init__(self, doc: XmlDocument) -> None:
+        p, c = doc.path, doc.children
+        # under Ntry
+        self.status, self.status_code = p("Sts"), p("Sts", "Cd")
+        self.status_proprietary = p("Sts", "Prtry")
+        self.amount, self.indicator, self.reversal = p("Amt"), p("CdtDbtInd"), p("RvslInd")
+        self.booking_date = (p("BookgDt", "Dt"), p("BookgDt", "DtTm"))
+        self.value_date = (p("ValDt", "Dt"), p("ValDt", "DtTm"))
+        self.servicer_ref, self.entry_ref = p("AcctSvcrRef"), p("NtryRef")
+        self.entry_details, self.tx_details = c("NtryDtls"), c("TxDtls")
+        self.entry_info = p("AddtlNtryInf")
+        # under Ntry or TxDtls
+        self.amount_details, self.charges, self.bank_code = p("AmtDtls"), c("Chrgs"), p("BkTxCd")
+        self.domain_code = p("BkTxCd", "Domn", "Cd")
+        self.family_code = p("BkTxCd", "Domn", "Fmly", "Cd")
+        self.sub_family_code = p("BkTxCd", "Domn", "Fmly", "SubFmlyCd")
+        self.proprietary_code = p("BkTxCd", "Prtry", "Cd")
+        # under TxDtls
+        self.end_to_end, self.refs_servicer_ref = p("Refs", "EndToEndId"), p("Refs", "AcctSvcrRef")
+        self.uetr = p("Refs", "UETR")
+        self.creditor_ref = p("RmtInf", "Strd", "CdtrRefInf", "Ref")
+        self.remittance, self.tx_info = p("RmtInf"), p("AddtlTxInf")
+        self.parties = p("RltdPties")
+        # under RmtInf and Strd
+        self.unstructured, self.structured = c("Ustrd"), c("Strd")
+        self.creditor_refs, self.refs_in = c("CdtrRefInf"), c("Ref")
+        self.more_remittance = c("AddtlRmtInf")
+        # under RltdPties, per role: name, name under Pty, IBAN, other account id
+        self.party = {
+            role: (
+                p(role, "Nm"),
+                p(role, "Pty", "Nm"),
+                p(role + "Acct", "Id", "IBAN"),
+                p(role + "Acct", "Id", "Othr", "Id"),
+            )
+            for role in ("Dbtr", "Cdtr")
+        }
+        # under Chrgs and Rcrd
+        self.total_charges, self.records = p("TtlChrgsAndTaxAmt"), c("Rcrd")
+
+
 class _EntryError(Exception):
     """Internal: an entry cannot be read; the diagnostic is already recorded."""
+
+
+class _Line(NamedTuple):
+    """One statement line as a row of the columns storage reads (``ledger.lines.COLUMNS``).
+
+    A statement's rows become one :class:`~imports.model.LineTable`: no
+    StatementLine, Origin and Money objects per line unless someone asks for them.
+    """
+
+    account: str
+    booking_date: date
+    value_date: date | None
+    amount_minor: int
+    currency: str
+    counterparty_name: str
+    counterparty_account: str
+    reference: str
+    remittance: str
+    bank_transaction_id: str
+    bank_code: str
+    charges_minor: int | None
+    charges_currency: str | None
+    instructed_minor: int | None
+    instructed_currency: str | None
+    exchange_rate: Decimal | None
+    source_currency: str
+    target_currency: str
+    reversal: bool
+    file: str
+    line: int | None
+    location: str
+    raw: str
+
+
+def _line_table(rows: list[_Line]) -> LineTable:
+    if not rows:
+        return LineTable(LineTable.empty())
+    return LineTable(dict(zip(_Line._fields, map(list, zip(*rows)), strict=True)))
 
 
 class _Reader:
@@ -150,6 +243,11 @@ class _Reader:
         self.file = file
         self.result = result
         self.q = _Q("{" + doc.namespace + "}" if doc.namespace else "")
+        self.paths = _Paths(doc)
+        self._balance_date = (doc.path("Dt", "Dt"), doc.path("Dt", "DtTm"))
+        # Statements repeat a few dates and one or two currencies thousands of times.
+        self._days: dict[str, date] = {}
+        self._currencies: dict[str, tuple[str, int]] = {}
 
     # -- diagnostics -----------------------------------------------------------------
     def diag(
@@ -207,13 +305,14 @@ class _Reader:
             )
             return
         entries = [n for s in statements for n in s.findall(q["Ntry"])]
-        details = [
-            t for n in entries for nd in n.findall(q["NtryDtls"]) for t in nd.findall(q["TxDtls"])
-        ]
         doc.locate(st_name, statements)
         doc.locate("Bal", [b for s in statements for b in s.findall(q["Bal"])])
         doc.locate("Ntry", entries)
-        doc.locate("TxDtls", details)
+        # Transaction details need their own line only in batches and diagnostics.
+        ntry_dtls, tx_dtls = self.paths.entry_details, self.paths.tx_details
+        doc.locate_on_demand(
+            "TxDtls", lambda: [t for n in entries for nd in ntry_dtls(n) for t in tx_dtls(nd)]
+        )
         for i, st in enumerate(statements, start=1):
             self.statement(st, f"{st_name}[{i}]", fmt)
 
@@ -286,24 +385,28 @@ class _Reader:
         )
         errors_before = len(self.result.errors)
         seen_ids: set[str] = set()
+        own = account.replace(" ", "").upper()
+        rows: list[_Line] = []
         for k, ntry in enumerate(st.findall(q["Ntry"]), start=1):
             try:
-                lines = self.entry(ntry, f"{where}/Ntry[{k}]", statement, created)
+                read = self.entry(ntry, f"{where}/Ntry[{k}]", statement, created, own)
             except _EntryError:
                 continue
-            for line in lines:
-                bid = line.bank_transaction_id
+            for row in read:
+                bid = row.bank_transaction_id
                 if bid:
                     if bid in seen_ids:
                         self.warn(
                             ntry,
                             f"bank transaction id {bid!r} appears twice in this statement",
-                            line.origin.location,
+                            row.location,
                         )
                     seen_ids.add(bid)
-            statement.lines.extend(lines)
+            rows.extend(read)
+        table = _line_table(rows)
+        statement.lines = table
         if len(self.result.errors) == errors_before:  # a refused entry would skew the sum
-            self.check_balances(statement, st, where)
+            self.check_balances(statement, table, st, where)
         self.result.statements.append(statement)
 
     def _iso_date(self, el: Element | None) -> date | None:
@@ -316,23 +419,37 @@ class _Reader:
             self.warn(el, f"not a date: {raw!r}")
             return None
 
-    def check_balances(self, st: Statement, el: Element, where: str) -> None:
+    def day(self, el: Element, paths: tuple[ChildPath, ChildPath]) -> date | None:
+        """The date at ``paths`` (``X/Dt`` and ``X/DtTm``: ``2024-01-02``, or
+        ``2024-01-02T10:00:00`` whose time is dropped) under ``el``, or None.
+
+        Raises ValueError for text that is not a date.
+        """
+        raw = _text(paths[0](el, None)) or _text(paths[1](el, None))
+        if not raw:
+            return None
+        key = raw[:10]
+        day = self._days.get(key)
+        if day is None:
+            day = self._days[key] = date.fromisoformat(key)
+        return day
+
+    def check_balances(self, st: Statement, lines: LineTable, el: Element, where: str) -> None:
         # Balances that the bank's own entries do not reach mean a missing, pending
         # or misread entry: refused by default, like MT940.
         o, c = st.opening, st.closing
         if o is None or c is None or o.amount.currency != c.amount.currency:
             return
-        total = 0
-        for line in st.lines:
-            if line.amount.currency != o.amount.currency:
-                return
-            total += line.amount.minor
-        expected = Money(o.amount.minor + total, o.amount.currency)
+        currency = o.amount.currency
+        if any(ccy != currency for ccy in lines.columns["currency"]):
+            return
+        total = sum(lines.columns["amount_minor"])
+        expected = Money(o.amount.minor + total, currency)
         if expected != c.amount:
             self.diag(
                 el,
                 f"balances do not add up: opening {o.amount} on {o.date} plus "
-                f"{len(st.lines)} line(s) totalling {Money(total, o.amount.currency)} gives "
+                f"{len(lines)} line(s) totalling {Money(total, currency)} gives "
                 f"{expected}, but the closing balance on {c.date} is {c.amount}",
                 where,
                 Severity.ERROR if self.strict_balances else Severity.WARNING,
@@ -340,14 +457,36 @@ class _Reader:
 
     # -- amounts ---------------------------------------------------------------------
     def money(self, amt: Element, where: str, owner: Element) -> Money:
+        return Money(*self.minor_units(amt, where, owner))
+
+    def minor_units(self, amt: Element, where: str, owner: Element) -> tuple[int, str]:
+        """The amount of ``amt`` in minor units and its currency code, exactly.
+
+        Reports a diagnostic on ``owner`` and raises :class:`_EntryError` when the
+        amount is not a number, too large or more precise than its currency.
+        """
         text = _text(amt)
         ccy = amt.get("Ccy", "").strip()
+        # The common case, "1234.50" in a known currency, without Decimal.  Anything
+        # else (signs, exponents, more decimals than the currency has, 16+ integer
+        # digits, unknown codes) goes through Decimal and Money.of, which decide and
+        # word every refusal.
+        known = self._currencies.get(ccy) or self._currency(ccy)
+        if known is not None:
+            code, digits = known
+            whole, dot, frac = text.partition(".")
+            if 0 < len(whole) <= _MAX_INTEGER_DIGITS and whole.isascii() and whole.isdigit():
+                if not dot:
+                    return int(whole) * 10**digits, code
+                if 0 < len(frac) <= digits and frac.isascii() and frac.isdigit():
+                    return int(whole + frac) * 10 ** (digits - len(frac)), code
         try:
             value = Decimal(text)
             if value.is_finite() and value.adjusted() >= _MAX_INTEGER_DIGITS:
                 self.diag(owner, f"amount {text} {ccy} is implausibly large; refused", where)
                 raise _EntryError
-            return Money.of(value, ccy)
+            money = Money.of(value, ccy)
+            return money.minor, money.currency
         except PrecisionError:
             digits = currency_digits(ccy)
             self.diag(
@@ -360,6 +499,15 @@ class _Reader:
             msg = str(exc) if isinstance(exc, MoneyError) else "not a number"
             self.diag(owner, f"bad amount {text!r} {ccy!r}: {msg}", where)
         raise _EntryError
+
+    def _currency(self, ccy: str) -> tuple[str, int] | None:
+        """``(code, digits)`` of a known currency code as written, else None."""
+        try:
+            code = check_currency(ccy)
+        except MoneyError:
+            return None
+        known = self._currencies[ccy] = (code, currency_digits(code))
+        return known
 
     def balance(self, b: Element, where: str) -> Balance | None:
         q = self.q
@@ -377,7 +525,7 @@ class _Reader:
         if _text(b.find(q["CdtDbtInd"])) == "DBIT":
             money = -money
         try:
-            day = _date_of(b.find(q["Dt"]), q)
+            day = self.day(b, self._balance_date)
         except ValueError:
             day = None
         if day is None:
@@ -386,14 +534,13 @@ class _Reader:
         return Balance(kind=kind, date=day, amount=money)
 
     def amount_details(
-        self, holder: Element, sign: int, where: str, owner: Element
-    ) -> dict[str, Any]:
-        """Instructed amount and exchange rate from ``holder/AmtDtls``."""
-        q = self.q
-        out: dict[str, Any] = {}
-        details = holder.find(q["AmtDtls"])
+        self, holder: Element, sign: int, where: str, owner: Element, out: dict[str, Any]
+    ) -> None:
+        """Add the instructed amount and exchange rate of ``holder/AmtDtls`` to ``out``."""
+        details = self.paths.amount_details(holder, None)
         if details is None:
-            return out
+            return
+        q = self.q
         instd = _f(details, q["InstdAmt"], q["Amt"])
         if instd is not None:
             out["instructed_amount"] = self.money(instd, where + "/AmtDtls/InstdAmt", owner) * sign
@@ -410,29 +557,28 @@ class _Reader:
                 except ArithmeticError:
                     self.warn(owner, f"exchange rate {rate!r} is not a number", where)
             break
-        return out
 
     def charges(self, holder: Element, where: str, owner: Element) -> Money | None:
         """Charges stated on an entry or transaction (positive = charged to the account)."""
-        q = self.q
-        blocks = holder.findall(q["Chrgs"])
+        paths = self.paths
+        blocks = paths.charges(holder)
         if not blocks:
             return None
         for blk in blocks:
-            total = blk.find(q["TtlChrgsAndTaxAmt"])
+            total = paths.total_charges(blk, None)
             if total is not None:
                 return self.money(total, where + "/Chrgs", owner)
         sums: dict[str, int] = {}
         for blk in blocks:
-            records = blk.findall(q["Rcrd"]) or [blk]  # 001.03+ wraps them in Rcrd
+            records = paths.records(blk) or [blk]  # 001.03+ wraps them in Rcrd
             for rec in records:
-                amt = rec.find(q["Amt"])
+                amt = paths.amount(rec, None)
                 if amt is None:
                     continue
-                m = self.money(amt, where + "/Chrgs", owner)
-                if _text(rec.find(q["CdtDbtInd"])) == "CRDT":
-                    m = -m  # a charge refunded to the account
-                sums[m.currency] = sums.get(m.currency, 0) + m.minor
+                minor, ccy = self.minor_units(amt, where + "/Chrgs", owner)
+                if _text(paths.indicator(rec, None)) == "CRDT":
+                    minor = -minor  # a charge refunded to the account
+                sums[ccy] = sums.get(ccy, 0) + minor
         if not sums:
             return None
         ccy, minor = next(iter(sums.items()))
@@ -444,41 +590,39 @@ class _Reader:
 
     # -- entries ---------------------------------------------------------------------
     def entry(
-        self, ntry: Element, where: str, st: Statement, created: date | None
-    ) -> list[StatementLine]:
-        q = self.q
-        status_el = ntry.find(q["Sts"])
-        status = ""
-        if status_el is not None:
-            status = (
-                _text(status_el.find(q["Cd"]))
-                or _text(status_el.find(q["Prtry"]))
-                or _text(status_el)
-            )
+        self, ntry: Element, where: str, st: Statement, created: date | None, own: str
+    ) -> list[_Line]:
+        """The lines of one entry; ``own`` is the statement's account, normalised."""
+        paths = self.paths
+        status = (
+            _text(paths.status_code(ntry, None))
+            or _text(paths.status_proprietary(ntry, None))
+            or _text(paths.status(ntry, None))
+        )
         if status in _NOT_BOOKED:
             self.warn(ntry, f"entry not booked (status {status}): skipped", where)
             return []
-        amt = ntry.find(q["Amt"])
+        amt = paths.amount(ntry, None)
         if amt is None:
             self.diag(ntry, "entry has no amount (<Amt>)", where)
             raise _EntryError
-        amount = self.money(amt, where + "/Amt", ntry)
-        indicator = _text(ntry.find(q["CdtDbtInd"]))
+        minor, currency = self.minor_units(amt, where + "/Amt", ntry)
+        indicator = _text(paths.indicator(ntry, None))
         if indicator not in ("CRDT", "DBIT"):
             self.diag(ntry, f"entry has no credit/debit indicator (CdtDbtInd {indicator!r})", where)
             raise _EntryError
         sign = -1 if indicator == "DBIT" else 1
-        if st.currency and amount.currency != st.currency:
+        if st.currency and currency != st.currency:
             self.diag(
                 ntry,
-                f"entry amount is in {amount.currency} but the account is in {st.currency}",
+                f"entry amount is in {currency} but the account is in {st.currency}",
                 where,
             )
             raise _EntryError
-        reversal = _text(ntry.find(q["RvslInd"])).lower() in ("true", "1")
+        reversal = _text(paths.reversal(ntry, None)).lower() in ("true", "1")
         try:
-            booking = _date_of(ntry.find(q["BookgDt"]), q)
-            value = _date_of(ntry.find(q["ValDt"]), q)
+            booking = self.day(ntry, paths.booking_date)
+            value = self.day(ntry, paths.value_date)
         except ValueError as exc:
             self.diag(ntry, f"bad date in entry: {exc}", where)
             raise _EntryError from None
@@ -494,41 +638,32 @@ class _Reader:
             else:
                 self.diag(ntry, "entry has no booking date", where)
                 raise _EntryError
-        entry_id = _text(ntry.find(q["AcctSvcrRef"])) or _text(ntry.find(q["NtryRef"]))
-        details = [t for nd in ntry.findall(q["NtryDtls"]) for t in nd.findall(q["TxDtls"])]
-        base: dict[str, Any] = {
-            "account": st.account,
-            "booking_date": booking,
-            "value_date": value,
-            "reversal": reversal,
-        }
-        own = st.account.replace(" ", "").upper()
+        entry_id = _text(paths.servicer_ref(ntry, None)) or _text(paths.entry_ref(ntry, None))
+        tx_dtls = paths.tx_details
+        details = [t for nd in paths.entry_details(ntry) for t in tx_dtls(nd)]
+        direction = -sign if reversal else sign
 
         if len(details) <= 1:
             td = details[0] if details else None
-            fields = self.detail_fields(td, ntry, sign * (-1 if reversal else 1), own)
-            fields.update(self.amount_details(ntry, sign, where, ntry))
+            fields = self.detail_fields(td, ntry, direction, own)
+            self.amount_details(ntry, sign, where, ntry, fields)
             charges = self.charges(ntry, where, ntry)
+            bid = entry_id
             if td is not None:
-                fields.update(self.amount_details(td, sign, where + "/NtryDtls/TxDtls", ntry))
-                td_charges = self.charges(td, where + "/NtryDtls/TxDtls", ntry)
+                td_where = where + "/NtryDtls/TxDtls"
+                self.amount_details(td, sign, td_where, ntry, fields)
+                td_charges = self.charges(td, td_where, ntry)
                 if td_charges is not None:
                     charges = td_charges
-            bid = entry_id
-            if not bid and td is not None:
-                refs = td.find(q["Refs"])
-                if refs is not None:
-                    bid = _text(refs.find(q["AcctSvcrRef"])) or _text(refs.find(q["UETR"]))
+                if not bid:
+                    bid = _text(paths.refs_servicer_ref(td, None)) or _text(paths.uetr(td, None))
             return [
-                StatementLine(
-                    amount=amount * sign,
-                    origin=Origin(self.file, self.doc.line(ntry), where, self.doc.raw(ntry)),
-                    bank_transaction_id=bid,
-                    charges=charges,
-                    **base,
-                    **fields,
+                self.line(
+                    st, booking, value, reversal, minor * sign, currency, fields, charges, bid,
+                    where, ntry,
                 )
             ]
+        amount = Money(minor, currency)
 
         # A batch: one line per transaction detail, each with its own amount.
         amounts: list[Money | None] = []
@@ -543,22 +678,19 @@ class _Reader:
                 "kept as one line of the entry amount",
                 where,
             )
-            fields = self.detail_fields(details[0], ntry, sign * (-1 if reversal else 1), own)
+            fields = self.detail_fields(details[0], ntry, direction, own)
             texts = []
             for td in details:
                 text = self.remittance(td, None)
                 if text and text not in texts:
                     texts.append(text)
             fields["remittance"] = " | ".join(texts) or fields.get("remittance", "")
-            fields.update(self.amount_details(ntry, sign, where, ntry))
+            self.amount_details(ntry, sign, where, ntry, fields)
+            charges = self.charges(ntry, where, ntry)
             return [
-                StatementLine(
-                    amount=amount * sign,
-                    origin=Origin(self.file, self.doc.line(ntry), where, self.doc.raw(ntry)),
-                    bank_transaction_id=entry_id,
-                    charges=self.charges(ntry, where, ntry),
-                    **base,
-                    **fields,
+                self.line(
+                    st, booking, value, reversal, minor * sign, currency, fields, charges,
+                    entry_id, where, ntry,
                 )
             ]
         if missing:
@@ -586,18 +718,61 @@ class _Reader:
             loc = f"{where}/NtryDtls/TxDtls[{j}]"
             part_sign = -1 if part.minor < 0 else 1
             fields = self.detail_fields(td, ntry, part_sign * (-1 if reversal else 1), own)
-            fields.update(self.amount_details(td, part_sign, loc, td))
+            self.amount_details(td, part_sign, loc, td, fields)
+            charges = self.charges(td, loc, td)
+            bid = f"{entry_id}/{j}" if entry_id else ""
             lines.append(
-                StatementLine(
-                    amount=part,
-                    origin=Origin(self.file, self.doc.line(td), loc, self.doc.raw(td)),
-                    bank_transaction_id=f"{entry_id}/{j}" if entry_id else "",
-                    charges=self.charges(td, loc, td),
-                    **base,
-                    **fields,
+                self.line(
+                    st, booking, value, reversal, part.minor, part.currency, fields, charges,
+                    bid, loc, td,
                 )
             )
         return lines
+
+    def line(
+        self,
+        st: Statement,
+        booking: date,
+        value: date | None,
+        reversal: bool,
+        minor: int,
+        currency: str,
+        fields: dict[str, Any],
+        charges: Money | None,
+        bid: str,
+        where: str,
+        source: Element,
+    ) -> _Line:
+        """One line; ``fields`` as from :meth:`detail_fields` and :meth:`amount_details`,
+        ``source`` the element whose line and raw text the line keeps."""
+        instructed = fields.get("instructed_amount")
+        line, raw = self.doc.line_and_raw(source)
+        # Positional, in the order of _Line's fields: keywords cost a microsecond a line.
+        return _Line(
+            st.account,  # account
+            booking,  # booking_date
+            value,  # value_date
+            minor,  # amount_minor
+            currency,  # currency
+            fields["counterparty_name"],
+            fields["counterparty_account"],
+            fields["reference"],
+            fields["remittance"],
+            bid,  # bank_transaction_id
+            fields["bank_code"],
+            charges.minor if charges is not None else None,  # charges_minor
+            charges.currency if charges is not None else None,  # charges_currency
+            instructed.minor if instructed is not None else None,  # instructed_minor
+            instructed.currency if instructed is not None else None,  # instructed_currency
+            fields.get("exchange_rate"),
+            fields.get("source_currency", ""),
+            fields.get("target_currency", ""),
+            reversal,
+            self.file,
+            line,
+            where,  # location
+            raw,
+        )
 
     def detail_amount(
         self, td: Element, currency: str, entry_sign: int, where: str
@@ -618,25 +793,25 @@ class _Reader:
         return None
 
     def remittance(self, td: Element | None, ntry: Element | None) -> str:
-        q = self.q
+        paths = self.paths
         if td is not None:
-            rmt = td.find(q["RmtInf"])
+            rmt = paths.remittance(td, None)
             if rmt is not None:
-                ustrd = [el.text or "" for el in rmt.findall(q["Ustrd"])]
-                if any(u.strip() for u in ustrd):
+                ustrd = [el.text or "" for el in paths.unstructured(rmt)]
+                if "".join(ustrd).strip():  # any non-blank
                     return _squash(ustrd)
                 parts: list[str] = []
-                for strd in rmt.findall(q["Strd"]):
-                    for cri in strd.findall(q["CdtrRefInf"]):
-                        parts.extend(_text(r) for r in cri.findall(q["Ref"]))
-                    parts.extend(_text(a) for a in strd.findall(q["AddtlRmtInf"]))
+                for strd in paths.structured(rmt):
+                    for cri in paths.creditor_refs(strd):
+                        parts.extend(_text(r) for r in paths.refs_in(cri))
+                    parts.extend(_text(a) for a in paths.more_remittance(strd))
                 if any(parts):
                     return _squash(parts)
-            info = _text(td.find(q["AddtlTxInf"]))
+            info = _text(paths.tx_info(td, None))
             if info:
                 return _squash([info])
         if ntry is not None:
-            return _squash([_text(ntry.find(q["AddtlNtryInf"]))])
+            return _squash([_text(paths.entry_info(ntry, None))])
         return ""
 
     def detail_fields(
@@ -647,19 +822,17 @@ class _Reader:
         ``direction`` > 0 when money came in under the original payment (a
         credit, or the reversal of a debit): the counterparty is then the debtor.
         """
-        q = self.q
+        paths = self.paths
         reference = ""
         name = account = ""
         code_holder = ntry
         if td is not None:
-            refs = td.find(q["Refs"])
-            if refs is not None:
-                e2e = _text(refs.find(q["EndToEndId"]))
-                if e2e and e2e.upper() != "NOTPROVIDED":
-                    reference = e2e
+            e2e = _text(paths.end_to_end(td, None))
+            if e2e and e2e.upper() != "NOTPROVIDED":
+                reference = e2e
             if not reference:
-                reference = _text(_f(td, q["RmtInf"], q["Strd"], q["CdtrRefInf"], q["Ref"]))
-            parties = td.find(q["RltdPties"])
+                reference = _text(paths.creditor_ref(td, None))
+            parties = paths.parties(td, None)
             if parties is not None:
                 first, second = ("Dbtr", "Cdtr") if direction > 0 else ("Cdtr", "Dbtr")
                 name, account = self.party(parties, first)
@@ -668,7 +841,7 @@ class _Reader:
                     n2, a2 = self.party(parties, second)
                     if a2.replace(" ", "").upper() != own:
                         name, account = n2, a2
-            td_code = td.find(q["BkTxCd"])
+            td_code = paths.bank_code(td, None)
             if td_code is not None and len(td_code):
                 code_holder = td
         return {
@@ -676,32 +849,25 @@ class _Reader:
             "remittance": self.remittance(td, ntry),
             "counterparty_name": name,
             "counterparty_account": account,
-            "bank_code": self.bank_code(code_holder.find(q["BkTxCd"])),
+            "bank_code": self.bank_code(code_holder),
         }
 
     def party(self, parties: Element, role: str) -> tuple[str, str]:
-        q = self.q
-        party = parties.find(q[role])
-        name = ""
-        if party is not None:
-            name = _text(party.find(q["Nm"])) or _text(_f(party, q["Pty"], q["Nm"]))
-        account = ""
-        acct = _f(parties, q[role + "Acct"], q["Id"])
-        if acct is not None:
-            account = _text(acct.find(q["IBAN"])) or _text(_f(acct, q["Othr"], q["Id"]))
-        return name, account
+        name, party_name, iban, other_id = self.paths.party[role]
+        return (
+            _text(name(parties, None)) or _text(party_name(parties, None)),
+            _text(iban(parties, None)) or _text(other_id(parties, None)),
+        )
 
-    def bank_code(self, btc: Element | None) -> str:
-        if btc is None:
-            return ""
-        q = self.q
-        domain = btc.find(q["Domn"])
-        if domain is not None:
-            parts = [
-                _text(domain.find(q["Cd"])),
-                _text(_f(domain, q["Fmly"], q["Cd"])),
-                _text(_f(domain, q["Fmly"], q["SubFmlyCd"])),
-            ]
-            if any(parts):
-                return "/".join(parts)
-        return _text(_f(btc, q["Prtry"], q["Cd"]))
+    def bank_code(self, holder: Element) -> str:
+        """``Domn/Cd``, ``Fmly/Cd`` and ``SubFmlyCd`` of ``holder/BkTxCd`` joined, else
+        its proprietary code."""
+        paths = self.paths
+        parts = [
+            _text(paths.domain_code(holder, None)),
+            _text(paths.family_code(holder, None)),
+            _text(paths.sub_family_code(holder, None)),
+        ]
+        if any(parts):
+            return "/".join(parts)
+        return _text(paths.proprietary_code(holder, None))

@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table
+if TYPE_CHECKING:  # importing gc_paused (the readers do) must not load the database layer
+    from sqlalchemy import Connection, Table
 
 #: Rows per ``executemany`` call.
 _CHUNK = 5000

@@ -71,7 +71,9 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str],
                   rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert many rows given as tuples in the order of ``columns``; see :func:`insert_columns`."""
     if rows:
-        insert_columns(conn, table, dict(zip(columns, map(list, zip(*rows)), strict=True)))
+        with gc_paused():  # a million fresh references, no cycles
+            insert_columns(conn, table, {name: list(map(itemgetter(i), rows))
+                                         for i, name in enumerate(columns)})
 
 
 def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
@@ -101,5 +103,6 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequenc
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
            f"VALUES ({', '.join([mark] * len(names))})")
     rows = zip(*values, strict=True)  # tuples made a chunk at a time: no second copy of it all
-    while chunk := list(islice(rows, _CHUNK)):
-        conn.exec_driver_sql(sql, chunk)
+    with gc_paused():
+        while chunk := list(islice(rows, _CHUNK)):
+            conn.exec_driver_sql(sql, chunk)

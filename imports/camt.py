@@ -31,11 +31,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from imports.limits import check_size
+from imports.limits import read_limited
 from imports.model import (
     Balance,
     Diagnostic,
-    ImportFileError,
     LineTable,
     Origin,
     ReadResult,
@@ -82,11 +81,7 @@ def read(path: str | Path, *, strict_balances: bool = True) -> ReadResult:
     not reach the closing balance as a warning instead of an error.  Never raises on bad content; raises :class:`ImportFileError` only when the
     file is refused as a whole (too large, unreadable, unsafe XML).
     """
-    check_size(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_limited(path)
     return read_bytes(data, str(path), strict_balances=strict_balances)
 
 

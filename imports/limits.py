@@ -9,7 +9,7 @@ from imports.model import ImportFileError
 from ledger.bulk import gc_paused
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_UNPACKED_BYTES", "MAX_COMPRESSION_RATIO",
-           "check_size", "gc_paused", "max_bytes"]
+           "check_size", "gc_paused", "max_bytes", "read_limited"]
 
 #: Largest file accepted by default (bytes); override with SOLIDARITY_MAX_IMPORT_BYTES.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -45,3 +45,12 @@ def check_size(path: str | Path, limit: int | None = None) -> int:
     if size > cap:
         raise ImportFileError(f"{p}: file is {size} bytes, above the limit of {cap} bytes")
     return size
+
+
+def read_limited(path: str | Path) -> bytes:
+    """The bytes of a file within the size limit; :class:`ImportFileError` otherwise."""
+    check_size(path)
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None

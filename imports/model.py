@@ -157,6 +157,11 @@ class ReadResult:
     statements: list[Statement] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
+    def report(self, file: str, line: int | None, message: str,
+               severity: Severity = Severity.ERROR, location: str | None = None) -> None:
+        """Add a diagnostic."""
+        self.diagnostics.append(Diagnostic(file, line, message, severity, location))
+
     @property
     def errors(self) -> list[Diagnostic]:
         """Diagnostics that refuse the import."""

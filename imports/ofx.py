@@ -24,11 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from imports.limits import check_size
+from imports.limits import read_limited
 from imports.model import (
     Balance,
     Diagnostic,
-    ImportFileError,
     Origin,
     ReadResult,
     Severity,
@@ -62,11 +61,7 @@ def read(path: str | Path) -> ReadResult:
     Never raises on bad content; :class:`ImportFileError` only when the file is
     refused as a whole (too large, unreadable, unsafe XML).
     """
-    check_size(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_limited(path)
     return read_bytes(data, str(path))
 
 

@@ -57,16 +57,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from imports.limits import check_size, gc_paused
+from imports.limits import gc_paused, read_limited
 from imports.model import (
-    Diagnostic,
-    ImportFileError,
     Origin,
     ReadResult,
     Severity,
     Statement,
     StatementLine,
 )
+from imports.text import decode_text
 from ledger.money import Money, MoneyError, PrecisionError, check_currency, currency_digits
 
 __all__ = ["NO_CURRENCY_MESSAGE", "read", "read_bytes", "sniff"]
@@ -108,11 +107,7 @@ def read(
     content; :class:`ImportFileError` only when the file is refused as a whole
     (too large, unreadable, undecodable with the forced ``encoding``).
     """
-    check_size(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_limited(path)
     return read_bytes(data, str(path), currency_hint=currency_hint, encoding=encoding)
 
 
@@ -121,39 +116,10 @@ def read_bytes(
 ) -> ReadResult:
     """Like :func:`read`, for bytes already in memory (``file`` names them in diagnostics)."""
     result = ReadResult()
-    text = _decode(data, file, encoding, result)
+    text = decode_text(data, file, encoding, result)
     with gc_paused():
         _Parser(file, result, currency_hint).run(text)
     return result
-
-
-def _decode(data: bytes, file: str, encoding: str | None, result: ReadResult) -> str:
-    if encoding:
-        try:
-            return data.decode(encoding)
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise ImportFileError(f"{file}: cannot decode as {encoding}: {exc}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    for fallback, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
-        try:
-            text = data.decode(fallback)
-        except UnicodeDecodeError:
-            continue
-        result.diagnostics.append(
-            Diagnostic(
-                file,
-                None,
-                f"the file is not UTF-8; read as {label} (accents may be wrong)",
-                Severity.WARNING,
-            )
-        )
-        return text
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- structure
@@ -205,14 +171,10 @@ class _Parser:
         self.day_first = False
 
     def diag(self, line: int | None, message: str, location: str | None = None) -> None:
-        self.result.diagnostics.append(
-            Diagnostic(self.file, line, message, Severity.ERROR, location)
-        )
+        self.result.report(self.file, line, message, Severity.ERROR, location)
 
     def warn(self, line: int | None, message: str, location: str | None = None) -> None:
-        self.result.diagnostics.append(
-            Diagnostic(self.file, line, message, Severity.WARNING, location)
-        )
+        self.result.report(self.file, line, message, Severity.WARNING, location)
 
     # -- pass 1: lines → sections of records ---------------------------------------------
     def sections(self, text: str) -> list[_Section] | None:

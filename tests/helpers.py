@@ -6,6 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+from hypothesis import strategies as st
 from sqlalchemy import Connection
 
 from ledger import orgs
@@ -37,3 +38,20 @@ def eur_entry(day: date, cents: int, key: str | None = None, desc: str = "Contri
 #: $SOLIDARITY_SAMPLE_DATA points elsewhere if needed.
 SAMPLE_DATA = Path(os.environ.get("SOLIDARITY_SAMPLE_DATA")
                    or Path(__file__).resolve().parent / "data" / "samples")
+
+
+def mutate(data: st.DataObject, seed: bytes, interesting: bytes, max_edits: int) -> bytes:
+    """``seed`` with 1..max_edits bytes replaced, inserted or deleted (drawn by hypothesis),
+    the new bytes mostly taken from ``interesting`` (the format's own punctuation)."""
+    buf = bytearray(seed)
+    for _ in range(data.draw(st.integers(1, max_edits))):
+        pos = data.draw(st.integers(0, max(len(buf) - 1, 0)))
+        action = data.draw(st.sampled_from(["replace", "insert", "delete"]))
+        byte = data.draw(st.sampled_from(list(interesting)) | st.integers(0, 255))
+        if action == "replace" and buf:
+            buf[pos] = byte
+        elif action == "insert":
+            buf.insert(pos, byte)
+        elif buf:
+            del buf[pos]
+    return bytes(buf)

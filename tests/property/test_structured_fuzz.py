@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from imports import camt, mt940, ofx, qif
 from imports.model import ImportFileError, ReadResult
 from imports.serialize import line_to_dict, statement_to_dict
-from tests.helpers import SAMPLE_DATA
+from tests.helpers import SAMPLE_DATA, mutate
 
 DATA = SAMPLE_DATA
 READERS: dict[str, ModuleType] = {"camt": camt, "mt940": mt940, "ofx": ofx, "qif": qif}
@@ -125,19 +125,8 @@ def test_truncated_files_never_crash_a_reader(folder: str, data: st.DataObject) 
 @FUZZ
 @given(folder=formats, data=st.data())
 def test_mutated_files_never_crash_a_reader(folder: str, data: st.DataObject) -> None:
-    buf = bytearray(data.draw(st.sampled_from(SEEDS[folder])))
     interesting = b"<>/:?&;\n\r\x00\x07\xff0123456789,.-+CDRNEURXOF"
-    for _ in range(data.draw(st.integers(1, 8))):
-        pos = data.draw(st.integers(0, max(len(buf) - 1, 0)))
-        action = data.draw(st.sampled_from(["replace", "insert", "delete"]))
-        byte = data.draw(st.sampled_from(list(interesting)) | st.integers(0, 255))
-        if action == "replace" and buf:
-            buf[pos] = byte
-        elif action == "insert":
-            buf.insert(pos, byte)
-        elif buf:
-            del buf[pos]
-    survives(folder, bytes(buf))
+    survives(folder, mutate(data, data.draw(st.sampled_from(SEEDS[folder])), interesting, 8))
 
 
 MT940_ALPHABET = st.sampled_from(

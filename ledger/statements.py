@@ -200,12 +200,12 @@ def _account(conn: Connection, code: str) -> tuple[int, str, str | None]:
 
 def check_statements(
     conn: Connection, account_id: int, currency: str, iban: str | None,
-    statements: Sequence[StatementLike], allow_gap: bool,
+    statements: Sequence[StatementLike], tables: Sequence[LineColumns], allow_gap: bool,
 ) -> list[str]:
-    """Every problem that refuses these statements: account, currency, continuity."""
+    """Every problem that refuses these statements (``tables``: their lines as columns):
+    account, currency, continuity."""
     problems: list[str] = []
-    for st in statements:
-        lines = LineColumns.of(st.lines)
+    for st, lines in zip(statements, tables, strict=True):
         where = _where(st, lines)
         stated = _norm_account(st.account or "")
         if iban and _account_number(stated) and stated != iban and not stated.endswith(iban[-10:]):
@@ -227,7 +227,7 @@ def check_statements(
                     f"{Money(total, currency)} != closing {st.closing.amount} on {st.closing.date}"
                     " (use --allow-gap to import anyway)")
     if not allow_gap:
-        problems += _continuity(conn, account_id, statements)
+        problems += _continuity(conn, account_id, statements, tables)
     return problems
 
 
@@ -237,7 +237,8 @@ def _stated_in(balance: _Balance | None, currency: str) -> bool:
     return balance is not None and balance.amount.currency == currency
 
 
-def _continuity(conn: Connection, account_id: int, statements: Sequence[StatementLike]) -> list[str]:
+def _continuity(conn: Connection, account_id: int, statements: Sequence[StatementLike],
+                tables: Sequence[LineColumns]) -> list[str]:
     """A statement's opening must equal the previous statement's closing for the account."""
     stored = [
         (r[0], int(r[1]), r[2])
@@ -250,7 +251,7 @@ def _continuity(conn: Connection, account_id: int, statements: Sequence[Statemen
                       for s in statements if s.closing is not None
                       and _stated_in(s.closing, s.currency)]
     problems = []
-    for st in statements:
+    for st, lines in zip(statements, tables, strict=True):
         if st.opening is None or not _stated_in(st.opening, st.currency):
             continue
         opening_day = st.opening.date
@@ -262,20 +263,19 @@ def _continuity(conn: Connection, account_id: int, statements: Sequence[Statemen
         if (opening_day - prev_date).days > 1 and prev_date != opening_day:
             # Statements are not consecutive: a gap in coverage, said with dates.
             problems.append(
-                f"{_where(st)}: gap: the previous statement closes on {prev_date}, this one opens "
+                f"{_where(st, lines)}: gap: the previous statement closes on {prev_date}, this one opens "
                 f"on {opening_day} (use --allow-gap if the account had no movement)")
             continue
         if prev_minor != st.opening.amount.minor:
             cur = st.opening.amount.currency
             problems.append(
-                f"{_where(st)}: opening balance {st.opening.amount} on {opening_day} does not equal "
+                f"{_where(st, lines)}: opening balance {st.opening.amount} on {opening_day} does not equal "
                 f"the previous closing balance {Money(prev_minor, cur)} on {prev_date} "
                 "(use --allow-gap to import anyway)")
     return problems
 
 
-def _where(st: StatementLike, lines: LineColumns | None = None) -> str:
-    lines = lines if lines is not None else LineColumns.of(st.lines)
+def _where(st: StatementLike, lines: LineColumns) -> str:
     if lines.size:
         return str(lines.columns["file"][0])
     origin = getattr(st, "origin", None)
@@ -329,7 +329,8 @@ def _store_file(
     allow_gap: bool, progress: Callable[[int], None] | None,
 ) -> FileOutcome:
     account_id, currency, iban = _account(conn, account_code)
-    problems = check_statements(conn, account_id, currency, iban, statements, allow_gap)
+    tables = [LineColumns.of(st.lines) for st in statements]  # once: readers may give objects
+    problems = check_statements(conn, account_id, currency, iban, statements, tables, allow_gap)
     if problems:
         raise ImportRefused(problems)
     outcome = FileOutcome(file_name, sha256, fmt, statements=len(statements))
@@ -339,7 +340,6 @@ def _store_file(
         profile=profile, actor=current_actor(actor), imported_at=now,
         statements=0, lines=0, new_lines=0, known_lines=0,
     ).returning(BankImport.id)).scalar_one()
-    tables = [LineColumns.of(st.lines) for st in statements]
     dates = [d for t in tables for d in (min(t.columns["booking_date"], default=None),
                                          max(t.columns["booking_date"], default=None))
              if d is not None]
@@ -358,13 +358,14 @@ def _store_file(
             known_m.add(mk)
             new.append(i)
         outcome.already_known += len(lkeys) - len(new)
-        if new:
-            cols = lines.columns if len(new) == lines.size else lines.take(new)
-            insert_columns(conn, LineRow.__table__, _line_rows(
-                cols, account_id, st_id, import_id,
-                lkeys if len(new) == lines.size else [lkeys[i] for i in new],
-                mkeys if len(new) == lines.size else [mkeys[i] for i in new]))
         outcome.new += len(new)
+        cols = lines.columns
+        if len(new) < lines.size:  # some already known: keep the new ones only
+            cols = lines.take(new)
+            lkeys, mkeys = [lkeys[i] for i in new], [mkeys[i] for i in new]
+        if new:
+            insert_columns(conn, LineRow.__table__,
+                           _line_rows(cols, account_id, st_id, import_id, lkeys, mkeys))
         if progress:
             progress(len(lkeys))
     conn.execute(BankImport.__table__.update().where(BankImport.__table__.c.id == import_id).values(
@@ -394,19 +395,17 @@ def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: st
     ).returning(BankStatement.id)).scalar_one())
 
 
-#: statement_line column <- line column, with the column's length where it is capped.
+#: statement_line column <- line column (texts are capped to the table's column lengths).
 _COPIED = (
-    ("booking_date", "booking_date", None), ("value_date", "value_date", None),
-    ("amount_minor", "amount_minor", None), ("currency", "currency", None),
-    ("counterparty_name", "counterparty_name", 500),
-    ("counterparty_account", "counterparty_account", 100), ("reference", "reference", 500),
-    ("remittance", "remittance", 2000), ("bank_transaction_id", "bank_transaction_id", 200),
-    ("bank_code", "bank_code", 100), ("charges_minor", "charges_minor", None),
-    ("charges_currency", "charges_currency", None),
-    ("instructed_minor", "instructed_minor", None),
-    ("instructed_currency", "instructed_currency", None),
-    ("source_file", "file", 500), ("source_line", "line", None),
-    ("source_location", "location", 300), ("raw", "raw", 20000),
+    ("booking_date", "booking_date"), ("value_date", "value_date"),
+    ("amount_minor", "amount_minor"), ("currency", "currency"),
+    ("counterparty_name", "counterparty_name"), ("counterparty_account", "counterparty_account"),
+    ("reference", "reference"), ("remittance", "remittance"),
+    ("bank_transaction_id", "bank_transaction_id"), ("bank_code", "bank_code"),
+    ("charges_minor", "charges_minor"), ("charges_currency", "charges_currency"),
+    ("instructed_minor", "instructed_minor"), ("instructed_currency", "instructed_currency"),
+    ("source_file", "file"), ("source_line", "line"), ("source_location", "location"),
+    ("raw", "raw"),
 )
 
 
@@ -427,11 +426,11 @@ def _line_rows(cols: dict[str, list[Any]], account_id: int, st_id: int, import_i
         "import_id": [import_id] * n, "line_key": lkeys, "match_key": mkeys,
     }
     table = LineRow.__table__
-    for target, source, size in _COPIED:
-        values = cols[source]
-        if table.c[target].nullable and values.count(None) == n:
+    for target, source in _COPIED:
+        values, column = cols[source], table.c[target]
+        if column.nullable and values.count(None) == n:
             continue
-        out[target] = _capped(values, size)
+        out[target] = _capped(values, getattr(column.type, "length", None))
     if out.get("source_location") is not None:
         out["source_location"] = [v or None for v in out["source_location"]]
     if None in out["raw"]:

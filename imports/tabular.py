@@ -38,6 +38,7 @@ from typing import Any
 
 from babel import Locale
 
+from imports.forked import Pending, can_fork
 from imports.limits import DEFAULT_MAX_UNPACKED_BYTES, MAX_COMPRESSION_RATIO, gc_paused
 from imports.model import (
     Balance,
@@ -76,6 +77,8 @@ _CACHE_LIMIT = 200_000
 BLOCK_ROWS = 50_000
 #: Rows a row source hands over at once.
 BATCH_ROWS = 4096
+#: CSV files of this many bytes are read by two processes (see :func:`read_csv`).
+SPLIT_BYTES = 8 << 20
 
 
 @dataclass(slots=True)  # not frozen: built once per line, and frozen init costs 2x
@@ -304,22 +307,45 @@ def iter_csv_rows(path: str | Path, profile: Profile, diags: list[Diagnostic]) -
     return chain.from_iterable(iter_csv_batches(path, profile, diags))
 
 
+@dataclass(slots=True)
+class CsvRange:
+    """Part of a CSV file: bytes ``start`` up to ``stop`` (None: the end), the first of
+    them on physical line ``first_line``; ``codec`` as resolved for the whole file.
+
+    A part that stops before the end is read with a sentinel line after it:
+    ``clean`` then tells whether the part ended between two records (not inside
+    a quoted field), that is whether the rest can be read on its own.
+    """
+
+    codec: str
+    start: int = 0
+    stop: int | None = None
+    first_line: int = 1
+    clean: bool = False
+
+
+#: Written after a part that stops early; a record of this one cell means a clean cut.
+_SENTINEL = "\ue000solidarity: end of part\ue000"
+
+
 def iter_csv_batches(
-    path: str | Path, profile: Profile, diags: list[Diagnostic]
+    path: str | Path, profile: Profile, diags: list[Diagnostic], part: CsvRange | None = None
 ) -> Iterator[list[RawRow]]:
-    """:func:`iter_csv_rows` in lists of :data:`BATCH_ROWS` rows (no generator step per row)."""
+    """:func:`iter_csv_rows` in lists of :data:`BATCH_ROWS` rows (no generator step per row),
+    of the whole file or of ``part`` of it."""
     file = str(path)
-    encoding = resolve_encoding(path, profile.encoding)
-    later = "utf-8" if encoding == "utf-8-sig" else encoding  # a BOM only opens the file
+    part = part or CsvRange(resolve_encoding(path, profile.encoding))
+    encoding = part.codec if part.start == 0 else _after_bom(part.codec)
+    later = _after_bom(encoding)  # a BOM only opens the file
     # Decoded physical lines from line number `first` on.  The csv module pulls
     # exactly the lines of one record, so a record's raw text is the lines it
     # pulled (multi-line fields too).
     buf: list[str] = []
-    first = 1
+    first = part.first_line
 
     def physical(fh: Any) -> Iterator[str]:
-        codec, number = encoding, 1
-        while chunk := fh.readlines(1 << 20):
+        codec, number = encoding, part.first_line
+        for chunk in _line_chunks(fh, part):
             try:
                 if codec == later:
                     decoded = [data.decode(codec) for data in chunk]
@@ -339,9 +365,13 @@ def iter_csv_batches(
             number += len(chunk)
             buf.extend(decoded)
             yield from decoded
+        if part.stop is not None:
+            buf.append(_SENTINEL + "\n")
+            yield _SENTINEL + "\n"
 
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        fh.seek(part.start)
     except OSError as exc:
         diags.append(Diagnostic(file, None, f"cannot read: {exc.strerror or exc}"))
         return
@@ -349,13 +379,16 @@ def iter_csv_batches(
         reader = csv.reader(
             physical(fh), delimiter=profile.delimiter, quotechar=profile.quotechar, strict=False
         )
-        start = 1
+        start = part.first_line
         batch: list[RawRow] = []
         try:
             for row in reader:
-                end = reader.line_num + 1
+                end = reader.line_num + part.first_line
                 raw = buf[start - first] if end - start == 1 else "".join(
                     buf[start - first : end - first])
+                if part.stop is not None and _SENTINEL in raw:
+                    part.clean = row == [_SENTINEL]  # else the cut fell inside a quoted field
+                    break
                 batch.append(RawRow(start, row, raw.rstrip("\r\n")))
                 start = end
                 if len(batch) >= BATCH_ROWS:
@@ -377,6 +410,67 @@ def iter_csv_batches(
             diags.append(Diagnostic(file, start, f"cannot read the CSV: {exc}"))
         if batch:
             yield batch
+
+
+def _after_bom(codec: str) -> str:
+    return "utf-8" if codec == "utf-8-sig" else codec
+
+
+def _line_chunks(fh: Any, part: CsvRange) -> Iterator[list[bytes]]:
+    """Lists of about 1 MiB of physical lines (bytes) of ``part``."""
+    left = None if part.stop is None else part.stop - part.start
+    while chunk := fh.readlines(1 << 20):
+        if left is not None:
+            size = sum(map(len, chunk))
+            if size >= left:  # the part ends on a line boundary inside this chunk
+                k = 0
+                while left > 0:
+                    left -= len(chunk[k])
+                    k += 1
+                yield chunk[:k]
+                return
+            left -= size
+        yield chunk
+
+
+#: Codecs in which every byte 0x0A is a newline and 0x22 a quote: a file in one of
+#: them can be cut between two lines by looking at bytes.
+_BYTE_SAFE_CODECS = frozenset({"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1",
+                               "iso-8859-15", "ascii"})
+
+
+#: The share of a split file this process reads: the child also pickles its lines.
+_PARENT_SHARE = 0.55
+
+
+def _split_point(path: str | Path, profile: Profile, codec: str) -> tuple[int, int] | None:
+    """Where to cut a big CSV file in two: ``(byte offset, its line number)``, just after
+    a newline past :data:`_PARENT_SHARE` of it with an even number of quote characters
+    before it."""
+    if codecs.lookup(codec).name not in {codecs.lookup(c).name for c in _BYTE_SAFE_CODECS}:
+        return None
+    try:
+        size = os.path.getsize(path)
+        if size < SPLIT_BYTES:
+            return None
+        quote = profile.quotechar.encode("ascii") if profile.quotechar else b""
+        if len(quote) != 1:
+            return None
+        middle = int(size * _PARENT_SHARE)
+        with open(path, "rb") as fh:
+            head = fh.read(middle)
+            newlines, quotes = head.count(b"\n"), head.count(quote)
+            window = fh.read(1 << 16)
+    except (OSError, UnicodeEncodeError):
+        return None
+    pos = 0
+    while (nl := window.find(b"\n", pos)) >= 0:
+        quotes += window.count(quote, pos, nl)
+        newlines += 1
+        pos = nl + 1
+        if quotes % 2 == 0:
+            return middle + pos, newlines + 1
+    return None
 
 
 class _DecodeError(Exception):
@@ -673,6 +767,11 @@ def _money(minor: int, currency: str) -> Money:
     return m
 
 
+#: One statement's lines read by another process: (account, currency), columns (a column
+#: of one repeated value as ``(value, count)``) and running balances.
+_Part = tuple[tuple[str, str], dict[str, list[Any] | tuple[Any, int]], list[int | None]]
+
+
 @dataclass(slots=True)
 class _Group:
     """The lines of one (account, currency) pair, as columns, and their running balances."""
@@ -774,13 +873,30 @@ class _Engine:
                     self.preamble_currency = m.group(1).strip().upper()
 
     # -- rows -------------------------------------------------------------------------
+    @property
+    def plain(self) -> bool:
+        """No footer, stop or balance rows to watch for: data rows are independent of
+        each other, so a file can be read in parts."""
+        p = self.profile
+        return not (p.skip_footer_rows or p.stop_when_blank or self.labels)
+
     def run(self, batches: Iterator[list[RawRow]]) -> ReadResult:
+        """Read every row into statements."""
+        if self.consume(batches) is None:
+            return ReadResult([], self.diags)
+        return self.finish()
+
+    def consume(self, batches: Iterator[list[RawRow]], data: Iterator[list[RawRow]] | None = None,
+                before: int | None = None) -> _Plan | None:
+        """Find the header in ``batches`` and turn the rows after it (or ``data``'s
+        rows, when given) into lines; None when the file has no usable header
+        (or, with ``data``, none above line ``before``)."""
         p = self.profile
         rows = _RowStream(batches)
         if p.has_header:
             header_row, preamble = self.find_header(rows)
             if header_row is None:
-                return ReadResult([], self.diags)
+                return None
             header: list[Any] | None = header_row.cells
             header_line: int | None = header_row.line
         else:
@@ -791,6 +907,8 @@ class _Engine:
                 if skipped is None:
                     break
                 preamble.append(skipped)
+        if before is not None and max([header_line or 0, *(r.line for r in preamble)]) >= before:
+            return None  # the part to read starts above the header
         self.outside.extend(preamble)
         self.scan_preamble(preamble)
         plan = _Plan(p, header)
@@ -799,7 +917,7 @@ class _Engine:
                 self.diags.append(
                     Diagnostic(self.file, header_line, f"column {m} is not in the header row")
                 )
-            return ReadResult([], self.diags)
+            return None
 
         footer: deque[RawRow] = deque()
         block: list[RawRow] = []
@@ -807,8 +925,8 @@ class _Engine:
         seen_data = False
         csv_cells = self.fmt == "csv"  # all text: blank when joined they are only spaces
         # No footer, stop or balance rows to watch for: a batch is filtered in one pass.
-        plain = not (keep or p.stop_when_blank or self.labels)
-        batches = rows.rest()
+        plain = self.plain
+        batches = rows.rest() if data is None else data
         for batch in batches:
             if plain:
                 block += ([r for r in batch if "".join(r.cells).strip()] if csv_cells
@@ -840,7 +958,24 @@ class _Engine:
                 block = []
         self.block(plan, block)
         self.outside.extend(footer)
-        return self.finish()
+        return plan
+
+    def merge(self, groups: list[_Part], diags: list[Diagnostic]) -> None:
+        """Add the lines and problems of the file's next part, read by another engine."""
+        for key, columns, balances in groups:
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = self.new_group(key)
+            for name, values in columns.items():
+                group.columns[name].extend(
+                    repeat(*values) if isinstance(values, tuple) else values)
+            group.balances.extend(balances)
+        self.diags.extend(diags)
+
+    def new_group(self, key: tuple[str, str]) -> _Group:
+        st = Statement(account=key[0], currency=key[1], format=self.fmt)
+        st.origin = Origin(self.file)
+        return _Group(st)
 
     def balance_row(self, row: RawRow) -> bool:
         """A stated-balance row (its first cell is a configured label) is not a line."""
@@ -1076,9 +1211,7 @@ class _Engine:
         for key, idx in groups.items():
             group = self.groups.get(key)
             if group is None:
-                st = Statement(account=key[0], currency=key[1], format=self.fmt)
-                st.origin = Origin(self.file)
-                group = self.groups[key] = _Group(st)
+                group = self.groups[key] = self.new_group(key)
             whole = len(idx) == n
             for name, values in cols.items():
                 group.columns[name].extend(values if whole else [values[i] for i in idx])
@@ -1307,10 +1440,53 @@ def rows_rest(rows: Iterator[RawRow]) -> list[RawRow]:
 
 
 def read_csv(path: str | Path, profile: Profile, *, currency_hint: str | None = None) -> ReadResult:
-    """Read a CSV bank export with ``profile``; every bad cell becomes a diagnostic."""
+    """Read a CSV bank export with ``profile``; every bad cell becomes a diagnostic.
+
+    A big file is read by two processes (:mod:`imports.forked`): a forked child
+    reads the second half of the data while this process reads the first; the
+    result is the same as a one-process read (which is what happens whenever the
+    cut cannot be proven to fall between two records).
+    """
     engine = _Engine(path, profile, "csv", currency_hint)
     with gc_paused():
-        return engine.run(iter_csv_batches(path, profile, engine.diags))
+        codec = resolve_encoding(path, profile.encoding)
+        cut = _split_point(path, profile, codec) if engine.plain and can_fork() else None
+        if cut is None:
+            return engine.run(iter_csv_batches(path, profile, engine.diags, CsvRange(codec)))
+        head = CsvRange(codec, stop=cut[0])
+        tail = CsvRange(codec, start=cut[0], first_line=cut[1])
+        with Pending(lambda: _read_tail(path, profile, currency_hint, codec, tail)) as rest:
+            plan = engine.consume(iter_csv_batches(path, profile, engine.diags, head))
+            if plan is not None and head.clean:
+                got = rest.result()
+                if got is not None:
+                    engine.merge(*got)
+                    return engine.finish()
+        # The cut fell inside a quoted field (or the header lies past it): one process.
+        engine = _Engine(path, profile, "csv", currency_hint)
+        return engine.run(iter_csv_batches(path, profile, engine.diags, CsvRange(codec)))
+
+
+def _read_tail(path: str | Path, profile: Profile, currency_hint: str | None, codec: str,
+               tail: CsvRange) -> tuple[list[_Part], list[Diagnostic]] | None:
+    """The forked child's part of :func:`read_csv`: the rows of ``tail``, read with the
+    header (and preamble) at the top of the file.  None if the header is not above it."""
+    engine = _Engine(path, profile, "csv", currency_hint)
+    head = iter_csv_batches(path, profile, engine.diags, CsvRange(codec, stop=tail.start))
+    plan = engine.consume(head, iter_csv_batches(path, profile, engine.diags, tail),
+                          before=tail.first_line)
+    if plan is None:
+        return None
+    return ([(key, {name: _packed(v) for name, v in g.columns.items()}, g.balances)
+             for key, g in engine.groups.items()], engine.diags)
+
+
+def _packed(values: list[Any]) -> list[Any] | tuple[Any, int]:
+    """A column to send to the parent: ``(value, count)`` when every row has the same value
+    (file name, currency, flags), else the list."""
+    if values and values.count(values[0]) == len(values):
+        return values[0], len(values)
+    return values
 
 
 def read_xlsx(

@@ -350,13 +350,7 @@ def _store_file(
         if not lkeys:
             continue
         known_l, known_m = _existing(conn, account_id, lkeys, min(dates), max(dates))
-        new: list[int] = []
-        for i, (lk, mk) in enumerate(zip(lkeys, mkeys, strict=True)):
-            if lk in known_l or mk in known_m:
-                continue
-            known_l.add(lk)
-            known_m.add(mk)
-            new.append(i)
+        new = _new_lines(lkeys, mkeys, known_l, known_m)
         outcome.already_known += len(lkeys) - len(new)
         outcome.new += len(new)
         cols = lines.columns
@@ -372,6 +366,23 @@ def _store_file(
         statements=outcome.statements, lines=outcome.lines, new_lines=outcome.new,
         known_lines=outcome.already_known))
     return outcome
+
+
+def _new_lines(lkeys: list[str], mkeys: list[str], known_l: set[str],
+               known_m: set[str]) -> list[int]:
+    """Indexes of the lines neither of whose keys is already known, nor repeated by an
+    earlier line of the statement."""
+    if (known_l.isdisjoint(lkeys) and known_m.isdisjoint(mkeys)
+            and len(set(lkeys)) == len(lkeys) and len(set(mkeys)) == len(mkeys)):
+        return list(range(len(lkeys)))  # the usual case, in a few set operations
+    new: list[int] = []
+    for i, (lk, mk) in enumerate(zip(lkeys, mkeys, strict=True)):
+        if lk in known_l or mk in known_m:
+            continue
+        known_l.add(lk)
+        known_m.add(mk)
+        new.append(i)
+    return new
 
 
 def _statement_row(conn: Connection, account_id: int, st: StatementLike, fmt: str,

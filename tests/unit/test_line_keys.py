@@ -59,3 +59,13 @@ def test_columns_must_be_complete_and_of_one_length() -> None:
     with pytest.raises(ValueError, match="different lengths"):
         LineColumns({**cols, "raw": ["x"]})
     assert set(cols) == set(COLUMNS)
+
+
+def test_new_lines_leave_out_known_keys_and_repeats_within_the_statement() -> None:
+    from ledger.statements import _new_lines
+
+    assert _new_lines(["a", "b", "c"], ["1", "2", "3"], set(), set()) == [0, 1, 2]
+    assert _new_lines(["a", "b", "c"], ["1", "2", "3"], {"b"}, set()) == [0, 2]
+    assert _new_lines(["a", "b", "c"], ["1", "2", "3"], set(), {"3"}) == [0, 1]
+    # A bank id given twice: the second line is the same movement.
+    assert _new_lines(["id:T1", "id:T1", "c"], ["1", "2", "3"], set(), set()) == [0, 2]

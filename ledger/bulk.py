@@ -13,15 +13,11 @@ import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # importing gc_paused (the readers do) must not load the database layer
     from sqlalchemy import Connection, Table
-
-#: Rows per ``executemany`` call.
-_CHUNK = 5000
 
 
 @contextmanager
@@ -137,7 +133,17 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequenc
         values = [range(size)]
         sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
                f"SELECT {', '.join(slots)} WHERE ? IS NOT NULL")
-    rows = zip(*values, strict=True)  # tuples made a chunk at a time: no second copy of it all
-    with gc_paused():
-        while chunk := list(islice(rows, _CHUNK)):
-            conn.exec_driver_sql(sql, chunk)
+    # Rows go to the driver as a stream: zip hands out one tuple that the driver
+    # releases before asking for the next, so a million rows build no list at all.
+    rows = zip(*values, strict=True)
+    dbapi: Any = conn.dialect.dbapi
+    cursor: Any = conn.connection.cursor()  # the driver's: it takes any iterable of rows
+    try:
+        with gc_paused():
+            cursor.executemany(sql, rows)
+    except dbapi.Error as exc:  # the error SQLAlchemy itself would raise
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
+    finally:
+        cursor.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from ledger import orgs
@@ -81,3 +82,15 @@ def test_a_single_row_and_all_columns_constant(engine: Engine) -> None:
         insert_columns(conn, LineRow.__table__, one)
     with engine.connect() as conn:
         assert conn.execute(select(LineRow.__table__.c.raw)).scalars().all() == [AWKWARD]
+
+
+def test_a_refused_row_raises_sqlalchemys_error_and_stores_nothing(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), unit_of_work(engine) as conn:
+        parents = _parents(conn)
+        cols = _columns(*parents, 4, constant=False)
+        cols["line_key"][3] = cols["line_key"][0]  # the same key twice in one account
+        insert_columns(conn, LineRow.__table__, cols)
+    with engine.connect() as conn:
+        assert conn.execute(select(LineRow.__table__.c.id)).first() is None

@@ -103,7 +103,9 @@ def main(n: int) -> None:
     out = import_file(eng, p)
     took = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{n} lines: {took:.2f} s, {out.new} new, peak RSS {peak:.0f} MiB")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"{n} lines: {took:.2f} s, {out.new} new, peak RSS {peak:.0f} MiB "
+          f"(the reading child's: {child:.0f} MiB)")
 
 
 if __name__ == "__main__":

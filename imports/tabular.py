@@ -457,9 +457,13 @@ def _split_point(path: str | Path, profile: Profile, codec: str) -> tuple[int, i
         if len(quote) != 1:
             return None
         middle = int(size * _PARENT_SHARE)
+        newlines = quotes = 0
         with open(path, "rb") as fh:
-            head = fh.read(middle)
-            newlines, quotes = head.count(b"\n"), head.count(quote)
+            left = middle
+            while left and (chunk := fh.read(min(left, 1 << 20))):
+                newlines += chunk.count(b"\n")
+                quotes += chunk.count(quote)
+                left -= len(chunk)
             window = fh.read(1 << 16)
     except (OSError, UnicodeEncodeError):
         return None

@@ -177,3 +177,16 @@ def test_a_byte_order_mark_and_windows_line_ends(
     assert result.ok and result.line_count == 30
     assert result.statements[1].lines[-1].origin.raw.endswith("TX29")
     assert not any("\r" in line.origin.raw for st in result.statements for line in st.lines)
+
+
+def test_where_a_file_is_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_text(HEADER + _rows(40))
+    offset, line = tabular._split_point(path, EN, "utf-8-sig") or (0, 0)
+    data = path.read_bytes()
+    assert data[offset - 1 : offset] == b"\n" and data[:offset].count(b"\n") + 1 == line
+    assert offset >= len(data) * tabular._PARENT_SHARE
+    # Not cut: codecs whose bytes cannot be split on newlines, and small files.
+    assert tabular._split_point(path, EN, "utf-16") is None
+    monkeypatch.setattr(tabular, "SPLIT_BYTES", len(data) + 1)
+    assert tabular._split_point(path, EN, "utf-8-sig") is None

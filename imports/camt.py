@@ -18,7 +18,9 @@ refused (``8.851 EUR``); trailing zeros (``8.850``) are exact and accepted.
 
 Lines are handed over as columns (:class:`~imports.model.LineTable`), no
 StatementLine object per line; the tree is lxml's when lxml is installed
-(see :mod:`imports.xmlsafe`).
+(see :mod:`imports.xmlsafe`).  The entries of a big statement are read by two
+processes (:meth:`_Reader.entries`).  A bank transaction id seen twice in a
+statement is reported on the line that repeats it.
 
 Pure: no database, no matching.  Uses ``imports.xmlsafe`` for all XML.
 """
@@ -31,6 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from imports.forked import Pending, can_fork
 from imports.limits import read_limited
 from imports.model import (
     Balance,
@@ -67,6 +70,8 @@ _KNOWN_VERSIONS = range(2, 14)
 _NOT_BOOKED = {"PDNG", "INFO", "FUTR"}
 #: Amounts of 10^15 or more major units are refused before any arithmetic.
 _MAX_INTEGER_DIGITS = 15
+#: Statements with this many entries are read in two processes (see :meth:`_Reader.entries`).
+SPLIT_ENTRIES = 10_000
 
 
 def sniff(head: bytes) -> bool:
@@ -379,30 +384,61 @@ class _Reader:
             format=fmt,
         )
         errors_before = len(self.result.errors)
-        seen_ids: set[str] = set()
         own = account.replace(" ", "").upper()
-        rows: list[_Line] = []
-        for k, ntry in enumerate(st.findall(q["Ntry"]), start=1):
-            try:
-                read = self.entry(ntry, f"{where}/Ntry[{k}]", statement, created, own)
-            except _EntryError:
-                continue
-            for row in read:
-                bid = row.bank_transaction_id
-                if bid:
-                    if bid in seen_ids:
-                        self.warn(
-                            ntry,
-                            f"bank transaction id {bid!r} appears twice in this statement",
-                            row.location,
-                        )
-                    seen_ids.add(bid)
-            rows.extend(read)
-        table = _line_table(rows)
+        entries = st.findall(q["Ntry"])
+        table = self.entries(entries, where, statement, created, own)
+        seen_ids: set[str] = set()
+        for bid, line, location in zip(table.columns["bank_transaction_id"],
+                                       table.columns["line"], table.columns["location"],
+                                       strict=True):
+            if bid:
+                if bid in seen_ids:
+                    self.result.diagnostics.append(Diagnostic(
+                        self.file, line, f"bank transaction id {bid!r} appears twice in this "
+                        "statement", Severity.WARNING, location))
+                seen_ids.add(bid)
         statement.lines = table
         if len(self.result.errors) == errors_before:  # a refused entry would skew the sum
             self.check_balances(statement, table, st, where)
         self.result.statements.append(statement)
+
+    def entries(self, entries: list[Element], where: str, st: Statement, created: date | None,
+                own: str) -> LineTable:
+        """The lines of ``entries``, their problems added to the result.
+
+        A statement of :data:`SPLIT_ENTRIES` entries or more is read by two
+        processes: a child forked after parsing reads the second half of the
+        entries (and sends back their columns and problems) while this process
+        reads the first, so the result is the one-process result.
+        """
+        def part(lo: int, hi: int) -> tuple[dict[str, list[Any]], list[Diagnostic]]:
+            kept, self.result.diagnostics = self.result.diagnostics, []
+            rows: list[_Line] = []
+            try:
+                for k in range(lo, hi):
+                    try:
+                        rows.extend(self.entry(entries[k], f"{where}/Ntry[{k + 1}]", st,
+                                               created, own))
+                    except _EntryError:
+                        continue
+                return _line_table(rows).columns, self.result.diagnostics
+            finally:
+                self.result.diagnostics = kept
+
+        n = len(entries)
+        if n < SPLIT_ENTRIES or not can_fork():
+            cols, diagnostics = part(0, n)
+            self.result.diagnostics.extend(diagnostics)
+            return LineTable(cols)
+        cut = n // 2
+        with Pending(lambda: part(cut, n)) as rest:
+            parts = [part(0, cut), rest.result()]
+        columns = LineTable.empty()
+        for cols, diagnostics in parts:
+            self.result.diagnostics.extend(diagnostics)
+            for name, values in cols.items():
+                columns[name].extend(values)
+        return LineTable(columns)
 
     def _iso_date(self, el: Element | None) -> date | None:
         raw = _text(el)

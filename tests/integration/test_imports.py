@@ -137,3 +137,44 @@ def test_a_statement_naming_its_account_by_a_name_is_not_compared_with_the_iban(
     p.write_text("!Account\nNChecking\nTBank\n^\n!Type:Bank\nD3/2/26\nT-12.50\nPBank fee\n^\n")
     out = store(net, p)
     assert (out.new, out.already_known) == (1, 0)
+
+
+@pytest.mark.parametrize("kind", ["csv", "camt"])
+def test_a_file_read_by_two_processes_stores_what_one_process_stores(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The whole import path, with the split readers on a small file, against one process."""
+    from sqlalchemy import select
+
+    from imports import camt as camt_reader
+    from imports import forked, tabular
+    from ledger.cli_imports import run_import
+    from ledger.tables import StatementLine as LineRow
+
+    monkeypatch.setattr(tabular, "SPLIT_BYTES", 1)
+    monkeypatch.setattr(camt_reader, "SPLIT_ENTRIES", 2)
+    start, end = date(2026, 1, 1), date(2026, 2, 14)
+    if kind == "csv":
+        path = tmp_path / "jan.csv"
+        write_csv_generic_en(path, lines_between(start, end))
+    else:
+        path = camt(tmp_path, "jan.xml", start, end, Money(0, "EUR"))
+    accounts = {"split": ACCOUNT, "whole": ACCOUNT.replace("EUR", "EUR2")}
+    with unit_of_work(engine) as conn:
+        orgs.add_account(conn, accounts["split"], "asset", "EUR", iban=IBAN)
+        orgs.add_account(conn, accounts["whole"], "asset", "EUR", iban=IBAN)
+    run_import(engine, [path], accounts["split"], currency="EUR")
+    with monkeypatch.context() as m:
+        m.setenv(forked.WORKERS_ENV, "1")
+        run_import(engine, [path], accounts["whole"], currency="EUR")
+    c = LineRow.__table__.c
+    kept = [col for col in c if col.name not in ("id", "account_id", "statement_id", "import_id",
+                                                 "match_key")]
+    with engine.connect() as conn:
+        rows = {name: [tuple(r) for r in conn.execute(
+            select(*kept).join_from(LineRow.__table__, orgs.Account.__table__,
+                                    orgs.Account.__table__.c.id == c.account_id)
+            .where(orgs.Account.__table__.c.code == code).order_by(c.id))]
+            for name, code in accounts.items()}
+    assert len(rows["split"]) == 45
+    assert rows["split"] == rows["whole"]

@@ -1,10 +1,10 @@
-"""Half of a big read done by a forked child, the other half by the reader itself.
+"""Part of a big read done by a forked child, the rest by the reader itself.
 
-Reading is pure (bytes in, columns out), so once the shared preparation is
-done (a CSV header found, an XML tree parsed) a child forked from the reader
-can take part of the work and send its result back pickled while the parent
-does the rest.  On a two-core machine that halves the Python part of a
-million-line import.
+Reading is pure (bytes in, columns out), so a child forked from the reader can
+read part of a file (the second part of a big CSV file, the second half of the
+entries of a parsed camt statement) and send its columns back pickled while
+the parent reads the rest.  On a two-core machine that takes the reading of a
+million-line CSV file from about 7 s to about 4.5 s.
 
 The split is an optimisation and never a requirement: it is used only where
 ``fork`` is safe (POSIX other than macOS, no other thread running, more than
@@ -24,9 +24,10 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
+_NOTHING = object()
 
 #: ``SOLIDARITY_READ_WORKERS=1`` reads every file in one process.
 WORKERS_ENV = "SOLIDARITY_READ_WORKERS"
@@ -103,15 +104,16 @@ class Pending(Generic[T]):
             delivered = os.read(self._fd, 1) == b"1"  # EOF (b"") if the child died
         except OSError:
             delivered = False
-        value: T | None = None
-        if delivered:
-            try:
-                with mmap.mmap(self._spool.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                    value = pickle.loads(view)
-            except Exception:  # noqa: BLE001 - a damaged result: do the work here
-                delivered = False
+        value = self._delivered() if delivered else _NOTHING
         self._reap()
-        return value if delivered else self._work()  # type: ignore[return-value]
+        return self._work() if value is _NOTHING else cast(T, value)
+
+    def _delivered(self) -> object:
+        try:
+            with mmap.mmap(self._spool.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return pickle.loads(view)
+        except Exception:  # noqa: BLE001 - a damaged result: the parent does the work
+            return _NOTHING
 
     def _reap(self) -> None:
         os.close(self._fd)

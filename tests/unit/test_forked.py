@@ -76,3 +76,29 @@ def test_workers_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_fork_when_asked_not_to() -> None:
     with Pending(os.getpid, fork=False) as job:
         assert not job.forked and job.result() == os.getpid()
+
+
+def _refuse_to_load(parent: int) -> None:
+    raise ValueError(f"cannot be loaded in {parent}")
+
+
+class _Unloadable:
+    """Pickles fine in the child, cannot be unpickled."""
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return _refuse_to_load, (os.getpid(),)
+
+
+@needs_fork
+def test_a_result_that_cannot_be_loaded_is_computed_here(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+
+    def work() -> _Unloadable:
+        with calls.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return _Unloadable()
+
+    with Pending(work) as job:
+        got = job.result()
+    assert isinstance(got, _Unloadable)
+    assert calls.read_text().split()[-1] == str(os.getpid())  # the child's, then this one

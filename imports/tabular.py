@@ -1487,9 +1487,11 @@ def _read_tail(path: str | Path, profile: Profile, currency_hint: str | None, co
 
 def _packed(values: list[Any]) -> list[Any] | tuple[Any, int]:
     """A column to send to the parent: ``(value, count)`` when every row has the same value
-    (file name, currency, flags), else the list."""
-    if values and values.count(values[0]) == len(values):
-        return values[0], len(values)
+    (file name, currency, flags), else the list.  Only texts, dates, flags and None are
+    packed: equal numbers can differ (``1 == True``, ``Decimal("1.0") == Decimal("1.00")``)."""
+    first = values[0] if values else 0
+    if (first is None or type(first) in (str, bool, date)) and values.count(first) == len(values):
+        return first, len(values)
     return values
 
 

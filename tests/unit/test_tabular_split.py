@@ -8,7 +8,6 @@ statements, lines and problems must be identical.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,10 @@ import pytest
 
 from imports import forked, tabular
 from imports.model import ReadResult
-from imports.profile import Profile, load_profile, parse_profile
+from imports.profile import Profile
 from ledger.lines import LineColumns
-
-EN = load_profile("generic-en")
-HEADER = ("Date,Value date,Description,Reference,Counterparty,Counterparty account,Amount,"
-          "Currency,Transaction id\n")
+from tests.unit.test_tabular import EN, _profile
+from tests.unit.test_tabular import EN_HEADER as HEADER
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +26,6 @@ def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tabular, "SPLIT_BYTES", 1)
     monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
     monkeypatch.setattr(tabular, "BLOCK_ROWS", 3)
-
-
-def _profile(extra: str = "", columns: str = 'date = "Date"\namount = "Amount"\n') -> Profile:
-    text = f'name = "t"\ncurrency = "EUR"\n{extra}\n[columns]\n{columns}'
-    return parse_profile(tomllib.loads(text), "t.toml")
 
 
 def _snapshot(result: ReadResult) -> tuple[list[Any], list[Any]]:

@@ -435,8 +435,8 @@ def _line_chunks(fh: Any, part: CsvRange) -> Iterator[list[bytes]]:
 
 #: Codecs in which every byte 0x0A is a newline and 0x22 a quote: a file in one of
 #: them can be cut between two lines by looking at bytes.
-_BYTE_SAFE_CODECS = frozenset({"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1",
-                               "iso-8859-15", "ascii"})
+_BYTE_SAFE_CODECS = frozenset(codecs.lookup(c).name for c in (
+    "utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-15", "ascii"))
 
 
 #: The share of a split file this process reads: the child also pickles its lines.
@@ -447,7 +447,7 @@ def _split_point(path: str | Path, profile: Profile, codec: str) -> tuple[int, i
     """Where to cut a big CSV file in two: ``(byte offset, its line number)``, just after
     a newline past :data:`_PARENT_SHARE` of it with an even number of quote characters
     before it."""
-    if codecs.lookup(codec).name not in {codecs.lookup(c).name for c in _BYTE_SAFE_CODECS}:
+    if codecs.lookup(codec).name not in _BYTE_SAFE_CODECS:
         return None
     try:
         size = os.path.getsize(path)

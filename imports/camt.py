@@ -28,8 +28,10 @@ Pure: no database, no matching.  Uses ``imports.xmlsafe`` for all XML.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,8 +47,13 @@ from imports.model import (
     Statement,
 )
 from imports.xmlsafe import (
-    ChildPath,
+    ATTR,
+    CHILDREN,
+    COUNT,
+    TEXT,
+    TEXTS,
     Element,
+    PathSpec,
     XmlDocument,
     XmlSyntaxError,
     gc_paused,
@@ -144,52 +151,103 @@ class _Q(dict):  # type: ignore[type-arg]
 
 
 class _Paths:
-    """The lookups of the entry loop, compiled once per document.
+    """The lookups of the parts read element by element, compiled once per document.
 
     Each is ``Element.find`` one step at a time (see :meth:`XmlDocument.path`),
     fast on the lxml tree too; statement-level code uses ``find`` directly.
     A path of several steps follows the first match of each, like ``_f``.
+    The fields of every entry are read at once instead (:data:`_ENTRY_SPECS`).
     """
 
     def __init__(self, doc: XmlDocument) -> None:
         p, c = doc.path, doc.children
-        # under Ntry
-        self.status, self.status_code = p("Sts"), p("Sts", "Cd")
-        self.status_proprietary = p("Sts", "Prtry")
-        self.amount, self.indicator, self.reversal = p("Amt"), p("CdtDbtInd"), p("RvslInd")
-        self.booking_date = (p("BookgDt", "Dt"), p("BookgDt", "DtTm"))
-        self.value_date = (p("ValDt", "Dt"), p("ValDt", "DtTm"))
-        self.servicer_ref, self.entry_ref = p("AcctSvcrRef"), p("NtryRef")
         self.entry_details, self.tx_details = c("NtryDtls"), c("TxDtls")
-        self.entry_info = p("AddtlNtryInf")
         # under Ntry or TxDtls
-        self.amount_details, self.charges, self.bank_code = p("AmtDtls"), c("Chrgs"), p("BkTxCd")
-        self.domain_code = p("BkTxCd", "Domn", "Cd")
-        self.family_code = p("BkTxCd", "Domn", "Fmly", "Cd")
-        self.sub_family_code = p("BkTxCd", "Domn", "Fmly", "SubFmlyCd")
-        self.proprietary_code = p("BkTxCd", "Prtry", "Cd")
-        # under TxDtls
-        self.end_to_end, self.refs_servicer_ref = p("Refs", "EndToEndId"), p("Refs", "AcctSvcrRef")
-        self.uetr = p("Refs", "UETR")
-        self.creditor_ref = p("RmtInf", "Strd", "CdtrRefInf", "Ref")
-        self.remittance, self.tx_info = p("RmtInf"), p("AddtlTxInf")
-        self.parties = p("RltdPties")
+        self.amount_details, self.charges = p("AmtDtls"), c("Chrgs")
+        self.remittance = p("RmtInf")
         # under RmtInf and Strd
-        self.unstructured, self.structured = c("Ustrd"), c("Strd")
-        self.creditor_refs, self.refs_in = c("CdtrRefInf"), c("Ref")
+        self.structured, self.creditor_refs, self.refs_in = c("Strd"), c("CdtrRefInf"), c("Ref")
         self.more_remittance = c("AddtlRmtInf")
-        # under RltdPties, per role: name, name under Pty, IBAN, other account id
-        self.party = {
-            role: (
-                p(role, "Nm"),
-                p(role, "Pty", "Nm"),
-                p(role + "Acct", "Id", "IBAN"),
-                p(role + "Acct", "Id", "Othr", "Id"),
-            )
-            for role in ("Dbtr", "Cdtr")
-        }
         # under Chrgs and Rcrd
         self.total_charges, self.records = p("TtlChrgsAndTaxAmt"), c("Rcrd")
+        self.amount, self.indicator = p("Amt"), p("CdtDbtInd")
+
+
+def _texts(*paths: tuple[str, ...]) -> list[PathSpec]:
+    return [(TEXT, path, None) for path in paths]
+
+
+#: Domain, family, sub-family and proprietary code of ``BkTxCd`` (under Ntry or TxDtls).
+_BANK_CODE_SPECS = _texts(
+    ("BkTxCd", "Domn", "Cd"),
+    ("BkTxCd", "Domn", "Fmly", "Cd"),
+    ("BkTxCd", "Domn", "Fmly", "SubFmlyCd"),
+    ("BkTxCd", "Prtry", "Cd"),
+)
+
+
+def _party_specs(role: str) -> list[PathSpec]:
+    # name, name under Pty (001.08+), IBAN, other account id
+    return _texts(
+        ("RltdPties", role, "Nm"),
+        ("RltdPties", role, "Pty", "Nm"),
+        ("RltdPties", role + "Acct", "Id", "IBAN"),
+        ("RltdPties", role + "Acct", "Id", "Othr", "Id"),
+    )
+
+
+#: ``AmtDtls`` (under Ntry or TxDtls): how many, its instructed amount and currency,
+#: and the ``CcyXchg`` of its first part that has one (see :meth:`_Reader.amount_details`).
+_AMOUNT_DETAILS_SPECS: list[PathSpec] = [
+    (COUNT, ("AmtDtls",), None),
+    (TEXT, ("AmtDtls", "InstdAmt", "Amt"), None),
+    (ATTR, ("AmtDtls", "InstdAmt", "Amt"), "Ccy"),
+    (TEXT, ("AmtDtls", "*", "CcyXchg"), None),
+]
+
+#: What is read of each transaction detail (TxDtls), in the order
+#: :meth:`_Reader.detail_fields`, :meth:`_Reader.remittance` and
+#: :meth:`_Reader.detail_amount` unpack it.
+_DETAIL_SPECS: list[PathSpec] = [
+    *_texts(("Refs", "EndToEndId"), ("Refs", "AcctSvcrRef"), ("Refs", "UETR"),
+            ("RmtInf", "Strd", "CdtrRefInf", "Ref"), ("RmtInf",)),  # 0-4
+    (TEXTS, ("RmtInf", "Ustrd"), None),  # 5
+    (COUNT, ("RmtInf", "Strd"), None),  # 6
+    *_texts(("AddtlTxInf",), ("RltdPties",)),  # 7, 8
+    *_party_specs("Dbtr"),  # 9-12
+    *_party_specs("Cdtr"),  # 13-16
+    (CHILDREN, ("BkTxCd",), None),  # 17
+    *_BANK_CODE_SPECS,  # 18-21
+    (COUNT, ("Chrgs",), None),  # 22
+    *_AMOUNT_DETAILS_SPECS,  # 23-26
+    # a batch's own amounts: Amt, AmtDtls/TxAmt/Amt, AmtDtls/CntrValAmt/Amt, CdtDbtInd
+    (TEXT, ("AmtDtls", "TxAmt", "Amt"), None), (ATTR, ("AmtDtls", "TxAmt", "Amt"), "Ccy"),  # 27
+    (TEXT, ("AmtDtls", "CntrValAmt", "Amt"), None),  # 29
+    (ATTR, ("AmtDtls", "CntrValAmt", "Amt"), "Ccy"),
+    (TEXT, ("Amt",), None), (ATTR, ("Amt",), "Ccy"),  # 31, 32
+    (TEXT, ("CdtDbtInd",), None),  # 33
+]
+#: What is read of each entry (Ntry), in the order :meth:`_Reader.entry` unpacks it,
+#: followed by :data:`_DETAIL_SPECS` under its first ``NtryDtls/TxDtls``.
+_ENTRY_SPECS: list[PathSpec] = [
+    *_texts(("Sts", "Cd"), ("Sts", "Prtry"), ("Sts",)),  # 0-2
+    (TEXT, ("Amt",), None), (ATTR, ("Amt",), "Ccy"),  # 3, 4
+    *_texts(("CdtDbtInd",), ("RvslInd",)),  # 5, 6
+    *_texts(("BookgDt", "Dt"), ("BookgDt", "DtTm"), ("ValDt", "Dt"), ("ValDt", "DtTm")),  # 7-10
+    *_texts(("AcctSvcrRef",), ("NtryRef",), ("AddtlNtryInf",)),  # 11-13
+    *_BANK_CODE_SPECS,  # 14-17
+    *_AMOUNT_DETAILS_SPECS,  # 18-21
+    (COUNT, ("Chrgs",), None),  # 22
+    (COUNT, ("NtryDtls",), None),  # 23
+    (COUNT, ("NtryDtls", "TxDtls"), None),  # 24
+]
+_FIRST_DETAIL = len(_ENTRY_SPECS)
+_ENTRY_SPECS += [(mode, ("NtryDtls", "TxDtls", *steps), attr) for mode, steps, attr in _DETAIL_SPECS]
+#: Entries read per call of XmlDocument.extract: the values of a few thousand
+#: entries at a time, not of the whole statement.
+_EXTRACT_CHUNK = 2048
+#: Extra fields of a line without amount details.
+_NO_EXTRA: dict[str, Any] = {}
 
 
 class _EntryError(Exception):
@@ -406,21 +464,28 @@ class _Reader:
                 own: str) -> LineTable:
         """The lines of ``entries``, their problems added to the result.
 
+        The fields of the entries are read a chunk at a time
+        (:meth:`XmlDocument.extract`, :data:`_ENTRY_SPECS`), then turned into lines.
         A statement of :data:`SPLIT_ENTRIES` entries or more is read by two
         processes: a child forked after parsing reads the second half of the
         entries (and sends back their columns and problems) while this process
         reads the first, so the result is the one-process result.
         """
+        extract = self.doc.extract
+
         def part(lo: int, hi: int) -> tuple[dict[str, list[Any]], list[Diagnostic]]:
             kept, self.result.diagnostics = self.result.diagnostics, []
             rows: list[_Line] = []
             try:
-                for k in range(lo, hi):
-                    try:
-                        rows.extend(self.entry(entries[k], f"{where}/Ntry[{k + 1}]", st,
-                                               created, own))
-                    except _EntryError:
-                        continue
+                for start in range(lo, hi, _EXTRACT_CHUNK):
+                    chunk = entries[start:min(hi, start + _EXTRACT_CHUNK)]
+                    values = zip(*extract(chunk, _ENTRY_SPECS), strict=True)
+                    for k, (ntry, e) in enumerate(zip(chunk, values, strict=True), start + 1):
+                        try:
+                            rows.extend(self.entry(ntry, e, f"{where}/Ntry[{k}]", st, created,
+                                                   own))
+                        except _EntryError:
+                            continue
                 return _line_table(rows).columns, self.result.diagnostics
             finally:
                 self.result.diagnostics = kept
@@ -450,13 +515,13 @@ class _Reader:
             self.warn(el, f"not a date: {raw!r}")
             return None
 
-    def day(self, el: Element, paths: tuple[ChildPath, ChildPath]) -> date | None:
-        """The date at ``paths`` (``X/Dt`` and ``X/DtTm``: ``2024-01-02``, or
-        ``2024-01-02T10:00:00`` whose time is dropped) under ``el``, or None.
+    def day(self, dt: str | None, dttm: str | None) -> date | None:
+        """The date of ``X/Dt`` or else ``X/DtTm`` as read (``2024-01-02``, or
+        ``2024-01-02T10:00:00`` whose time is dropped), or None.
 
         Raises ValueError for text that is not a date.
         """
-        raw = _text(paths[0](el, None)) or _text(paths[1](el, None))
+        raw = dt or dttm
         if not raw:
             return None
         key = raw[:10]
@@ -464,6 +529,7 @@ class _Reader:
         if day is None:
             day = self._days[key] = date.fromisoformat(key)
         return day
+
 
     def check_balances(self, st: Statement, lines: LineTable, el: Element, where: str) -> None:
         # Balances that the bank's own entries do not reach mean a missing, pending
@@ -488,16 +554,17 @@ class _Reader:
 
     # -- amounts ---------------------------------------------------------------------
     def money(self, amt: Element, where: str, owner: Element) -> Money:
-        return Money(*self.minor_units(amt, where, owner))
+        """The amount of an ``Amt`` element (see :meth:`minor_units`)."""
+        return Money(*self.minor_units(_text(amt), amt.get("Ccy", ""), where, owner))
 
-    def minor_units(self, amt: Element, where: str, owner: Element) -> tuple[int, str]:
-        """The amount of ``amt`` in minor units and its currency code, exactly.
+    def minor_units(self, text: str, ccy: str, where: str, owner: Element) -> tuple[int, str]:
+        """The amount ``text`` (stripped) in currency ``ccy`` (as written in its
+        ``Ccy`` attribute) in minor units and its currency code, exactly.
 
         Reports a diagnostic on ``owner`` and raises :class:`_EntryError` when the
         amount is not a number, too large or more precise than its currency.
         """
-        text = _text(amt)
-        ccy = amt.get("Ccy", "").strip()
+        ccy = ccy.strip()
         # The common case, "1234.50" in a known currency, without Decimal.  Anything
         # else (signs, exponents, more decimals than the currency has, 16+ integer
         # digits, unknown codes) goes through Decimal and Money.of, which decide and
@@ -556,7 +623,8 @@ class _Reader:
         if _text(b.find(q["CdtDbtInd"])) == "DBIT":
             money = -money
         try:
-            day = self.day(b, self._balance_date)
+            dt, dttm = self._balance_date
+            day = self.day(_text(dt(b, None)), _text(dttm(b, None)))
         except ValueError:
             day = None
         if day is None:
@@ -565,16 +633,36 @@ class _Reader:
         return Balance(kind=kind, date=day, amount=money)
 
     def amount_details(
-        self, holder: Element, sign: int, where: str, owner: Element, out: dict[str, Any]
-    ) -> None:
-        """Add the instructed amount and exchange rate of ``holder/AmtDtls`` to ``out``."""
+        self,
+        values: tuple[Any, ...],
+        holder: Callable[[], Element],
+        sign: int,
+        where: str,
+        owner: Element,
+        base: dict[str, Any] = _NO_EXTRA,
+    ) -> dict[str, Any]:
+        """``base`` with the instructed amount and exchange rate of ``AmtDtls`` added.
+
+        ``values`` as read by :data:`_AMOUNT_DETAILS_SPECS`; ``holder`` gives the
+        element holding ``AmtDtls``, asked for only when it states an exchange.
+        """
+        count, instructed, instructed_currency, exchange = values
+        if not count:
+            return base
+        out = dict(base)
+        if instructed is not None:
+            out["instructed_amount"] = Money(*self.minor_units(
+                instructed, instructed_currency, where + "/AmtDtls/InstdAmt", owner)) * sign
+        if exchange is not None:
+            self.exchange(holder(), where, owner, out)
+        return out
+
+    def exchange(self, holder: Element, where: str, owner: Element, out: dict[str, Any]) -> None:
+        """Add the currencies and rate of the first ``CcyXchg`` in ``holder/AmtDtls``."""
         details = self.paths.amount_details(holder, None)
         if details is None:
             return
         q = self.q
-        instd = _f(details, q["InstdAmt"], q["Amt"])
-        if instd is not None:
-            out["instructed_amount"] = self.money(instd, where + "/AmtDtls/InstdAmt", owner) * sign
         for part in details:
             xchg = part.find(q["CcyXchg"])
             if xchg is None:
@@ -606,7 +694,8 @@ class _Reader:
                 amt = paths.amount(rec, None)
                 if amt is None:
                     continue
-                minor, ccy = self.minor_units(amt, where + "/Chrgs", owner)
+                minor, ccy = self.minor_units(_text(amt), amt.get("Ccy", ""), where + "/Chrgs",
+                                              owner)
                 if _text(paths.indicator(rec, None)) == "CRDT":
                     minor = -minor  # a charge refunded to the account
                 sums[ccy] = sums.get(ccy, 0) + minor
@@ -621,24 +710,25 @@ class _Reader:
 
     # -- entries ---------------------------------------------------------------------
     def entry(
-        self, ntry: Element, where: str, st: Statement, created: date | None, own: str
+        self, ntry: Element, e: tuple[Any, ...], where: str, st: Statement, created: date | None,
+        own: str,
     ) -> list[_Line]:
-        """The lines of one entry; ``own`` is the statement's account, normalised."""
-        paths = self.paths
-        status = (
-            _text(paths.status_code(ntry, None))
-            or _text(paths.status_proprietary(ntry, None))
-            or _text(paths.status(ntry, None))
-        )
+        """The lines of one entry; ``e`` its values (:data:`_ENTRY_SPECS`), ``own`` the
+        statement's account, normalised."""
+        (status_code, status_proprietary, status, amount_text, amount_ccy, indicator,
+         reversal_text, booking_dt, booking_dttm, value_dt, value_dttm, servicer_ref, entry_ref,
+         entry_info) = e[:14]
+        entry_codes, entry_amounts = e[14:18], e[18:22]
+        entry_charges, entry_details, first_details = e[22:25]
+        status = status_code or status_proprietary or status or ""
         if status in _NOT_BOOKED:
             self.warn(ntry, f"entry not booked (status {status}): skipped", where)
             return []
-        amt = paths.amount(ntry, None)
-        if amt is None:
+        if amount_text is None:
             self.diag(ntry, "entry has no amount (<Amt>)", where)
             raise _EntryError
-        minor, currency = self.minor_units(amt, where + "/Amt", ntry)
-        indicator = _text(paths.indicator(ntry, None))
+        minor, currency = self.minor_units(amount_text, amount_ccy, where + "/Amt", ntry)
+        indicator = indicator or ""
         if indicator not in ("CRDT", "DBIT"):
             self.diag(ntry, f"entry has no credit/debit indicator (CdtDbtInd {indicator!r})", where)
             raise _EntryError
@@ -650,10 +740,10 @@ class _Reader:
                 where,
             )
             raise _EntryError
-        reversal = _text(paths.reversal(ntry, None)).lower() in ("true", "1")
+        reversal = (reversal_text or "").lower() in ("true", "1")
         try:
-            booking = self.day(ntry, paths.booking_date)
-            value = self.day(ntry, paths.value_date)
+            booking = self.day(booking_dt, booking_dttm)
+            value = self.day(value_dt, value_dttm)
         except ValueError as exc:
             self.diag(ntry, f"bad date in entry: {exc}", where)
             raise _EntryError from None
@@ -669,65 +759,85 @@ class _Reader:
             else:
                 self.diag(ntry, "entry has no booking date", where)
                 raise _EntryError
-        entry_id = _text(paths.servicer_ref(ntry, None)) or _text(paths.entry_ref(ntry, None))
-        tx_dtls = paths.tx_details
-        details = [t for nd in paths.entry_details(ntry) for t in tx_dtls(nd)]
+        entry_id = servicer_ref or entry_ref or ""
         direction = -sign if reversal else sign
 
-        if len(details) <= 1:
-            td = details[0] if details else None
-            fields = self.detail_fields(td, ntry, direction, own)
-            self.amount_details(ntry, sign, where, ntry, fields)
-            charges = self.charges(ntry, where, ntry)
+        # The transaction details: read with the entry when it holds one NtryDtls
+        # with at most one TxDtls, else element by element.
+        details: list[Element] | None = None
+        rows: list[tuple[Any, ...]]
+        if entry_details == 0:
+            rows = []
+        elif entry_details == 1 and first_details <= 1:
+            rows = [e[_FIRST_DETAIL:]] if first_details else []
+        else:
+            details = self.details(ntry)
+            rows = list(zip(*self.doc.extract(details, _DETAIL_SPECS), strict=True))
+
+        def detail(j: int) -> Element:
+            nonlocal details
+            if details is None:
+                details = self.details(ntry)
+            return details[j]
+
+        if len(rows) <= 1:
+            td = rows[0] if rows else None
+            fields = self.detail_fields(td, entry_codes, entry_info, direction, own,
+                                        lambda: detail(0))
+            extra = self.amount_details(entry_amounts, lambda: ntry, sign, where, ntry)
+            charges = self.charges(ntry, where, ntry) if entry_charges else None
             bid = entry_id
             if td is not None:
                 td_where = where + "/NtryDtls/TxDtls"
-                self.amount_details(td, sign, td_where, ntry, fields)
-                td_charges = self.charges(td, td_where, ntry)
-                if td_charges is not None:
-                    charges = td_charges
+                extra = self.amount_details(td[23:27], partial(detail, 0), sign, td_where, ntry,
+                                            extra)
+                if td[22]:
+                    td_charges = self.charges(detail(0), td_where, ntry)
+                    if td_charges is not None:
+                        charges = td_charges
                 if not bid:
-                    bid = _text(paths.refs_servicer_ref(td, None)) or _text(paths.uetr(td, None))
+                    bid = td[1] or td[2] or ""
             return [
                 self.line(
-                    st, booking, value, reversal, minor * sign, currency, fields, charges, bid,
-                    where, ntry,
+                    st, booking, value, reversal, minor * sign, currency, fields, extra, charges,
+                    bid, where, ntry,
                 )
             ]
         amount = Money(minor, currency)
 
         # A batch: one line per transaction detail, each with its own amount.
         amounts: list[Money | None] = []
-        for j, td in enumerate(details, start=1):
-            loc = f"{where}/NtryDtls/TxDtls[{j}]"
-            amounts.append(self.detail_amount(td, amount.currency, sign, loc))
+        for j, td in enumerate(rows):
+            loc = f"{where}/NtryDtls/TxDtls[{j + 1}]"
+            amounts.append(self.detail_amount(td, amount.currency, sign, loc, detail(j)))
         missing = [j for j, a in enumerate(amounts, start=1) if a is None]
-        if len(missing) == len(details):
+        if len(missing) == len(rows):
             self.warn(
                 ntry,
-                f"batch of {len(details)} transaction details without their own amounts: "
+                f"batch of {len(rows)} transaction details without their own amounts: "
                 "kept as one line of the entry amount",
                 where,
             )
-            fields = self.detail_fields(details[0], ntry, direction, own)
+            fields = self.detail_fields(rows[0], entry_codes, entry_info, direction, own,
+                                        lambda: detail(0))
             texts = []
-            for td in details:
-                text = self.remittance(td, None)
+            for j, td in enumerate(rows):
+                text = self.remittance(td, None, partial(detail, j))
                 if text and text not in texts:
                     texts.append(text)
-            fields["remittance"] = " | ".join(texts) or fields.get("remittance", "")
-            self.amount_details(ntry, sign, where, ntry, fields)
-            charges = self.charges(ntry, where, ntry)
+            reference, remittance, name, account, code = fields
+            fields = (reference, " | ".join(texts) or remittance, name, account, code)
+            extra = self.amount_details(entry_amounts, lambda: ntry, sign, where, ntry)
+            charges = self.charges(ntry, where, ntry) if entry_charges else None
             return [
                 self.line(
-                    st, booking, value, reversal, minor * sign, currency, fields, charges,
+                    st, booking, value, reversal, minor * sign, currency, fields, extra, charges,
                     entry_id, where, ntry,
                 )
             ]
         if missing:
-            td = details[missing[0] - 1]
             self.diag(
-                td,
+                detail(missing[0] - 1),
                 f"transaction detail {missing[0]} of a batch has no amount in "
                 f"{amount.currency}; the batch cannot be split",
                 f"{where}/NtryDtls/TxDtls[{missing[0]}]",
@@ -737,28 +847,35 @@ class _Reader:
         if total != amount.minor * sign:
             self.diag(
                 ntry,
-                f"entry amount {amount * sign} but its {len(details)} transaction details add "
+                f"entry amount {amount * sign} but its {len(rows)} transaction details add "
                 f"up to {Money(total, amount.currency)}",
                 where,
             )
-        if self.charges(ntry, where, ntry) is not None:
+        if entry_charges and self.charges(ntry, where, ntry) is not None:
             self.warn(ntry, "charges stated for the whole batch are not split per line", where)
         lines = []
-        for j, (td, part) in enumerate(zip(details, amounts), start=1):
+        for j, (td, part) in enumerate(zip(rows, amounts, strict=True)):
             assert part is not None
-            loc = f"{where}/NtryDtls/TxDtls[{j}]"
+            loc = f"{where}/NtryDtls/TxDtls[{j + 1}]"
             part_sign = -1 if part.minor < 0 else 1
-            fields = self.detail_fields(td, ntry, part_sign * (-1 if reversal else 1), own)
-            self.amount_details(td, part_sign, loc, td, fields)
-            charges = self.charges(td, loc, td)
-            bid = f"{entry_id}/{j}" if entry_id else ""
+            td_el = detail(j)
+            fields = self.detail_fields(td, entry_codes, entry_info,
+                                        part_sign * (-1 if reversal else 1), own, partial(detail, j))
+            extra = self.amount_details(td[23:27], partial(detail, j), part_sign, loc, td_el)
+            charges = self.charges(td_el, loc, td_el) if td[22] else None
+            bid = f"{entry_id}/{j + 1}" if entry_id else ""
             lines.append(
                 self.line(
-                    st, booking, value, reversal, part.minor, part.currency, fields, charges,
-                    bid, loc, td,
+                    st, booking, value, reversal, part.minor, part.currency, fields, extra,
+                    charges, bid, loc, td_el,
                 )
             )
         return lines
+
+    def details(self, ntry: Element) -> list[Element]:
+        """The transaction details of an entry, in order (those of every NtryDtls)."""
+        tx_dtls = self.paths.tx_details
+        return [t for nd in self.paths.entry_details(ntry) for t in tx_dtls(nd)]
 
     def line(
         self,
@@ -768,15 +885,18 @@ class _Reader:
         reversal: bool,
         minor: int,
         currency: str,
-        fields: dict[str, Any],
+        fields: tuple[str, str, str, str, str],
+        extra: dict[str, Any],
         charges: Money | None,
         bid: str,
         where: str,
         source: Element,
     ) -> _Line:
-        """One line; ``fields`` as from :meth:`detail_fields` and :meth:`amount_details`,
-        ``source`` the element whose line and raw text the line keeps."""
-        instructed = fields.get("instructed_amount")
+        """One line; ``fields`` as from :meth:`detail_fields`, ``extra`` as from
+        :meth:`amount_details`, ``source`` the element whose line and raw text the
+        line keeps."""
+        reference, remittance, name, account, code = fields
+        instructed = extra.get("instructed_amount")
         line, raw = self.doc.line_and_raw(source)
         # Positional, in the order of _Line's fields: keywords cost a microsecond a line.
         return _Line(
@@ -785,19 +905,19 @@ class _Reader:
             value,  # value_date
             minor,  # amount_minor
             currency,  # currency
-            fields["counterparty_name"],
-            fields["counterparty_account"],
-            fields["reference"],
-            fields["remittance"],
+            name,  # counterparty_name
+            account,  # counterparty_account
+            reference,
+            remittance,
             bid,  # bank_transaction_id
-            fields["bank_code"],
+            code,  # bank_code
             charges.minor if charges is not None else None,  # charges_minor
             charges.currency if charges is not None else None,  # charges_currency
             instructed.minor if instructed is not None else None,  # instructed_minor
             instructed.currency if instructed is not None else None,  # instructed_currency
-            fields.get("exchange_rate"),
-            fields.get("source_currency", ""),
-            fields.get("target_currency", ""),
+            extra.get("exchange_rate"),
+            extra.get("source_currency", ""),
+            extra.get("target_currency", ""),
             reversal,
             self.file,
             line,
@@ -806,99 +926,93 @@ class _Reader:
         )
 
     def detail_amount(
-        self, td: Element, currency: str, entry_sign: int, where: str
+        self, td: tuple[Any, ...], currency: str, entry_sign: int, where: str, td_el: Element
     ) -> Money | None:
-        """The amount of one transaction detail in the entry's currency, signed."""
-        q = self.q
-        candidates = [
-            td.find(q["Amt"]),
-            _f(td, q["AmtDtls"], q["TxAmt"], q["Amt"]),
-            _f(td, q["AmtDtls"], q["CntrValAmt"], q["Amt"]),
-        ]
-        for amt in candidates:
-            if amt is not None and amt.get("Ccy", "").strip().upper() == currency:
-                m = self.money(amt, where, td)
-                indicator = _text(td.find(q["CdtDbtInd"]))
+        """The amount of one transaction detail (its values ``td``) in the entry's
+        currency, signed: its ``Amt``, else ``AmtDtls/TxAmt/Amt``, else
+        ``AmtDtls/CntrValAmt/Amt``, the first in that currency."""
+        for text, ccy in ((td[31], td[32]), (td[27], td[28]), (td[29], td[30])):
+            if text is not None and ccy.strip().upper() == currency:
+                m = Money(*self.minor_units(text, ccy, where, td_el))
+                indicator = td[33]
                 s = entry_sign if not indicator else (-1 if indicator == "DBIT" else 1)
                 return m * s
         return None
 
-    def remittance(self, td: Element | None, ntry: Element | None) -> str:
-        paths = self.paths
+    def remittance(
+        self, td: tuple[Any, ...] | None, entry_info: str | None, td_el: Callable[[], Element]
+    ) -> str:
+        """The remittance text of a line: the detail's unstructured texts, else its
+        structured references, else its additional information, else (when
+        ``entry_info`` is not None) the entry's additional information."""
         if td is not None:
-            rmt = paths.remittance(td, None)
-            if rmt is not None:
-                ustrd = [el.text or "" for el in paths.unstructured(rmt)]
+            if td[4] is not None:  # RmtInf
+                ustrd: list[str] = td[5]
                 if "".join(ustrd).strip():  # any non-blank
                     return _squash(ustrd)
-                parts: list[str] = []
-                for strd in paths.structured(rmt):
-                    for cri in paths.creditor_refs(strd):
-                        parts.extend(_text(r) for r in paths.refs_in(cri))
-                    parts.extend(_text(a) for a in paths.more_remittance(strd))
-                if any(parts):
-                    return _squash(parts)
-            info = _text(paths.tx_info(td, None))
-            if info:
-                return _squash([info])
-        if ntry is not None:
-            return _squash([_text(paths.entry_info(ntry, None))])
+                if td[6]:  # Strd
+                    parts = self.structured_remittance(td_el())
+                    if any(parts):
+                        return _squash(parts)
+            if td[7]:  # AddtlTxInf
+                return _squash([td[7]])
+        if entry_info is not None:
+            return _squash([entry_info])
         return ""
 
+    def structured_remittance(self, td: Element) -> list[str]:
+        """The creditor references and additional texts of every ``RmtInf/Strd``."""
+        paths = self.paths
+        parts: list[str] = []
+        rmt = paths.remittance(td, None)
+        for strd in paths.structured(rmt):
+            for cri in paths.creditor_refs(strd):
+                parts.extend(_text(r) for r in paths.refs_in(cri))
+            parts.extend(_text(a) for a in paths.more_remittance(strd))
+        return parts
+
     def detail_fields(
-        self, td: Element | None, ntry: Element, direction: int, own: str
-    ) -> dict[str, Any]:
-        """Reference, remittance, counterparty and bank code of a line.
+        self,
+        td: tuple[Any, ...] | None,
+        entry_codes: tuple[str | None, ...],
+        entry_info: str | None,
+        direction: int,
+        own: str,
+        td_el: Callable[[], Element],
+    ) -> tuple[str, str, str, str, str]:
+        """Reference, remittance, counterparty name and account, and bank code of a
+        line whose transaction detail has the values ``td`` (None: no detail).
 
         ``direction`` > 0 when money came in under the original payment (a
         credit, or the reversal of a debit): the counterparty is then the debtor.
         """
-        paths = self.paths
+        remittance = self.remittance(td, entry_info or "", td_el)
+        if td is None:
+            return "", remittance, "", "", _bank_code(entry_codes)
         reference = ""
         name = account = ""
-        code_holder = ntry
-        if td is not None:
-            e2e = _text(paths.end_to_end(td, None))
-            if e2e and e2e.upper() != "NOTPROVIDED":
-                reference = e2e
-            if not reference:
-                reference = _text(paths.creditor_ref(td, None))
-            parties = paths.parties(td, None)
-            if parties is not None:
-                first, second = ("Dbtr", "Cdtr") if direction > 0 else ("Cdtr", "Dbtr")
-                name, account = self.party(parties, first)
-                if not name and not account:
-                    # Fall back on the other party unless it is the account owner.
-                    n2, a2 = self.party(parties, second)
-                    if a2.replace(" ", "").upper() != own:
-                        name, account = n2, a2
-            td_code = paths.bank_code(td, None)
-            if td_code is not None and len(td_code):
-                code_holder = td
-        return {
-            "reference": reference,
-            "remittance": self.remittance(td, ntry),
-            "counterparty_name": name,
-            "counterparty_account": account,
-            "bank_code": self.bank_code(code_holder),
-        }
+        e2e = td[0]
+        if e2e and e2e.upper() != "NOTPROVIDED":
+            reference = e2e
+        if not reference:
+            reference = td[3] or ""
+        if td[8] is not None:  # RltdPties
+            debtor, creditor = td[9:13], td[13:17]
+            first, second = (debtor, creditor) if direction > 0 else (creditor, debtor)
+            name, account = first[0] or first[1] or "", first[2] or first[3] or ""
+            if not name and not account:
+                # Fall back on the other party unless it is the account owner.
+                n2, a2 = second[0] or second[1] or "", second[2] or second[3] or ""
+                if a2.replace(" ", "").upper() != own:
+                    name, account = n2, a2
+        code = _bank_code(td[18:22] if td[17] else entry_codes)
+        return reference, remittance, name, account, code
 
-    def party(self, parties: Element, role: str) -> tuple[str, str]:
-        name, party_name, iban, other_id = self.paths.party[role]
-        return (
-            _text(name(parties, None)) or _text(party_name(parties, None)),
-            _text(iban(parties, None)) or _text(other_id(parties, None)),
-        )
 
-    def bank_code(self, holder: Element) -> str:
-        """``Domn/Cd``, ``Fmly/Cd`` and ``SubFmlyCd`` of ``holder/BkTxCd`` joined, else
-        its proprietary code."""
-        paths = self.paths
-        parts = [
-            _text(paths.domain_code(holder, None)),
-            _text(paths.family_code(holder, None)),
-            _text(paths.sub_family_code(holder, None)),
-        ]
-        if any(parts):
-            return "/".join(parts)
-        return _text(paths.proprietary_code(holder, None))
+def _bank_code(codes: tuple[str | None, ...]) -> str:
+    """``Domn/Cd``, ``Fmly/Cd`` and ``SubFmlyCd`` of a ``BkTxCd`` joined, else its
+    proprietary code (``codes`` as read by :data:`_BANK_CODE_SPECS`)."""
+    domain, family, sub_family, proprietary = codes
+    if domain or family or sub_family:
+        return "/".join((domain or "", family or "", sub_family or ""))
+    return proprietary or ""

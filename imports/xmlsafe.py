@@ -50,6 +50,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 from xml.parsers import expat
 
@@ -64,10 +65,22 @@ try:
 except ImportError:  # pragma: no cover - lxml is optional: ElementTree reads everything
     lxml_etree = None
 
+_xmlpath: ModuleType | None
+try:  # the optional C build of XmlDocument.extract (setup.py)
+    from imports import _xmlpath
+except ImportError:  # pragma: no cover - no compiler at install time: Python does it
+    _xmlpath = None
+
 __all__ = [
+    "ATTR",
+    "CHILDREN",
+    "COUNT",
+    "TEXT",
+    "TEXTS",
     "ChildPath",
     "Children",
     "Element",
+    "PathSpec",
     "XmlDocument",
     "XmlSyntaxError",
     "gc_paused",
@@ -85,6 +98,12 @@ Element = Any
 ChildPath = Callable[[Element, None], Element | None]
 #: ``children(el)``: the children of ``el`` with one name, in order (``Element.findall``).
 Children = Callable[[Element], list[Element]]
+
+
+#: Modes of a :data:`PathSpec` (see :meth:`XmlDocument.extract`).
+TEXT, ATTR, TEXTS, COUNT, CHILDREN = range(5)
+#: ``(mode, steps, attribute)``: what :meth:`XmlDocument.extract` takes from an element.
+PathSpec = tuple[int, tuple[str, ...], str | None]
 
 
 class XmlSyntaxError(Exception):
@@ -244,6 +263,85 @@ class XmlDocument:
             return list(el.findall(name))
 
         return findall
+
+    def extract(
+        self, elements: list[Element], specs: list[PathSpec], *, accelerated: bool = True
+    ) -> list[list[Any]]:
+        """One column per spec: its value under each of ``elements``, in order.
+
+        A spec is ``(mode, steps, attribute)``; ``steps`` are local names followed
+        one child at a time like :meth:`path` (the first child of that name at each
+        step).  A step ``"*"`` is any element child: the first one under which the
+        rest of the steps lead somewhere (``("AmtDtls", "*", "CcyXchg")``: the
+        ``CcyXchg`` of the first part of ``AmtDtls`` that has one).  Modes:
+
+        * ``TEXT``: the element's text stripped, ``""`` when it has none, None when
+          there is no such element;
+        * ``ATTR``: its attribute ``attribute`` as written, ``""`` when absent, None
+          when there is no such element;
+        * ``TEXTS``: the texts (not stripped, ``""`` for none) of every child named by
+          the last step under the element the other steps reach, ``[]`` without one;
+        * ``COUNT``: how many such children there are;
+        * ``CHILDREN``: how many element children the element has, 0 without it.
+
+        On an lxml tree the C build (``imports._xmlpath``) reads all the values
+        without a Python step per lookup, element by element while its nodes are in
+        the processor's cache; this Python code is its specification and its
+        fallback (``accelerated=False`` forces it; the tests compare the two).
+        """
+        if accelerated and _xmlpath is not None and self.is_lxml:
+            return cast(
+                list[list[Any]],
+                _xmlpath.extract(elements, specs, self.namespace, lxml_etree._Element),
+            )
+        getters = [self._getter(spec) for spec in specs]
+        # Element by element, as the C build does: one element's nodes stay in cache.
+        rows = [[get(el) for get in getters] for el in elements]
+        return [list(column) for column in zip(*rows)] if rows else [[] for _ in specs]
+
+    def _getter(self, spec: PathSpec) -> Callable[[Element], Any]:
+        mode, steps, attribute = spec
+        if mode in (TEXTS, COUNT):
+            if steps[-1] == "*":
+                raise ValueError("the last step of TEXTS and COUNT names the children")
+            name = self.q(steps[-1])
+            reach = self._reach(steps[:-1])
+            if mode == COUNT:
+                return lambda el: 0 if (h := reach(el)) is None else len(h.findall(name))
+            return lambda el: (
+                [] if (h := reach(el)) is None else [c.text or "" for c in h.findall(name)]
+            )
+        reach = self._reach(steps)
+        if mode == TEXT:
+            return lambda el: None if (x := reach(el)) is None else (x.text or "").strip()
+        if mode == ATTR:
+            key = attribute or ""
+            return lambda el: None if (x := reach(el)) is None else x.get(key, "")
+        if mode == CHILDREN:
+            return lambda el: (
+                0 if (x := reach(el)) is None else sum(isinstance(c.tag, str) for c in x)
+            )
+        raise ValueError(f"unknown mode {mode}")
+
+    def _reach(self, steps: tuple[str, ...]) -> Callable[[Element], Element | None]:
+        if not steps:
+            return lambda el: el
+        if "*" not in steps:
+            path = self.path(*steps)
+            return lambda el: path(el, None)
+        star = steps.index("*")
+        before, after = self._reach(steps[:star]), self._reach(steps[star + 1 :])
+
+        def reach(el: Element) -> Element | None:
+            holder = before(el)
+            if holder is None:
+                return None
+            for child in holder:
+                if isinstance(child.tag, str) and (found := after(child)) is not None:
+                    return found
+            return None
+
+        return reach
 
     def _object_path(self, tags: tuple[str, ...], index: int = 0) -> Any:
         # lxml.objectify.ObjectPath walks children in C.  Every step names its

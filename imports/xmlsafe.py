@@ -451,6 +451,23 @@ class XmlDocument:
             return None, self._serialised(el)
         return w[0], self._source(el, w[1])
 
+    def lines_and_raws(self, elements: list[Element]) -> tuple[list[int | None], list[str]]:
+        """:meth:`line` and :meth:`raw` of each of ``elements`` (one call for many)."""
+        if self._pending:
+            self._resolve()
+        where, source = self._where, self._source
+        lines: list[int | None] = []
+        raws: list[str] = []
+        for el in elements:
+            w = where.get(el)
+            if w is None:
+                line, raw = self.line_and_raw(el)
+            else:
+                line, raw = w[0], source(el, w[1])
+            lines.append(line)
+            raws.append(raw)
+        return lines, raws
+
     def _serialised(self, el: Element) -> str:
         if self.is_lxml:
             el = self._elementtree_twin(el)

@@ -294,36 +294,60 @@ class XmlDocument:
                 list[list[Any]],
                 _xmlpath.extract(elements, specs, self.namespace, lxml_etree._Element),
             )
-        getters = [self._getter(spec) for spec in specs]
-        # Element by element, as the C build does: one element's nodes stay in cache.
-        rows = [[get(el) for get in getters] for el in elements]
+        # Each distinct prefix of the paths is followed once per element (a spec's
+        # value is then read off the element its prefix reached), element by element
+        # as the C build does.
+        index: dict[tuple[str, ...], int] = {(): 0}
+        plan: list[tuple[int, ChildPath]] = []
+        finishers: list[tuple[int, Callable[[Element | None], Any]]] = []
+        for spec in specs:
+            mode, steps, _ = spec
+            if mode in (TEXTS, COUNT):
+                if not steps or steps[-1] == "*":
+                    raise ValueError("the last step of TEXTS and COUNT names the children")
+                steps = steps[:-1]
+            shared = steps[: steps.index("*")] if "*" in steps else steps
+            for k in range(1, len(shared) + 1):
+                if shared[:k] not in index:
+                    index[shared[:k]] = len(plan) + 1
+                    plan.append((index[shared[:k - 1]], self.path(shared[k - 1])))
+            finishers.append((index[shared], self._finisher(spec, steps[len(shared):])))
+        rows = []
+        for el in elements:
+            reached = [el]
+            for parent, step in plan:
+                holder = reached[parent]
+                reached.append(None if holder is None else step(holder, None))
+            rows.append([finish(reached[k]) for k, finish in finishers])
         return [list(column) for column in zip(*rows)] if rows else [[] for _ in specs]
 
-    def _getter(self, spec: PathSpec) -> Callable[[Element], Any]:
+    def _finisher(self, spec: PathSpec, rest: tuple[str, ...]) -> Callable[[Element | None], Any]:
+        """The value of ``spec`` from the element its first steps reached (None: none);
+        ``rest`` are its steps from the first ``"*"`` on."""
         mode, steps, attribute = spec
+        value = self._value(mode, steps[-1] if steps else "", attribute)
+        if not rest:
+            return value
+        reach = self._reach(rest)
+        return lambda el: value(None if el is None else reach(el))
+
+    def _value(self, mode: int, last: str, attribute: str | None) -> Callable[[Element | None], Any]:
         if mode in (TEXTS, COUNT):
-            if steps[-1] == "*":
-                raise ValueError("the last step of TEXTS and COUNT names the children")
-            name = self.q(steps[-1])
-            reach = self._reach(steps[:-1])
+            children = self.children(last)
             if mode == COUNT:
-                return lambda el: 0 if (h := reach(el)) is None else len(h.findall(name))
-            return lambda el: (
-                [] if (h := reach(el)) is None else [c.text or "" for c in h.findall(name)]
-            )
-        reach = self._reach(steps)
+                return lambda h: 0 if h is None else len(children(h))
+            return lambda h: [] if h is None else [c.text or "" for c in children(h)]
         if mode == TEXT:
-            return lambda el: None if (x := reach(el)) is None else (x.text or "").strip()
+            return lambda x: None if x is None else (x.text or "").strip()
         if mode == ATTR:
             key = attribute or ""
-            return lambda el: None if (x := reach(el)) is None else x.get(key, "")
+            return lambda x: None if x is None else x.get(key, "")
         if mode == CHILDREN:
-            return lambda el: (
-                0 if (x := reach(el)) is None else sum(isinstance(c.tag, str) for c in x)
-            )
+            return lambda x: 0 if x is None else sum(isinstance(c.tag, str) for c in x)
         raise ValueError(f"unknown mode {mode}")
 
     def _reach(self, steps: tuple[str, ...]) -> Callable[[Element], Element | None]:
+        """The element ``steps`` lead to from an element (``"*"`` as in :meth:`extract`)."""
         if not steps:
             return lambda el: el
         if "*" not in steps:

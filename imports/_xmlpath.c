@@ -292,11 +292,6 @@ static int read_specs(PyObject *specs, Namespace *ns, Spec *out, Py_ssize_t *cou
             PyErr_SetString(PyExc_ValueError, "bad number of steps");
             return -1;
         }
-        if ((spec->mode == M_TEXTS || spec->mode == M_COUNT)
-            && strcmp(PyUnicode_AsUTF8(PyTuple_GET_ITEM(steps, spec->nsteps - 1)), "*") == 0) {
-            PyErr_SetString(PyExc_ValueError, "the last step of TEXTS and COUNT names the children");
-            return -1;
-        }
         if (spec->mode == M_ATTR && spec->attr == NULL) {
             PyErr_SetString(PyExc_ValueError, "ATTR needs an attribute name");
             return -1;
@@ -311,8 +306,14 @@ static int read_specs(PyObject *specs, Namespace *ns, Spec *out, Py_ssize_t *cou
             if (spec->steps[s] == NULL)
                 return -1;
         }
-        if (spec->mode == M_TEXTS || spec->mode == M_COUNT)
+        if (spec->mode == M_TEXTS || spec->mode == M_COUNT) {
+            if (strcmp(spec->steps[spec->nsteps - 1], "*") == 0) {
+                PyErr_SetString(PyExc_ValueError,
+                                "the last step of TEXTS and COUNT names the children");
+                return -1;
+            }
             spec->walk = spec->nsteps - 1;
+        }
         spec->shared = 0;
         if (j > 0) {
             const Spec *prev = &out[j - 1];
@@ -329,6 +330,7 @@ static int read_specs(PyObject *specs, Namespace *ns, Spec *out, Py_ssize_t *cou
 
 static PyObject *extract(PyObject *self, PyObject *args)
 {
+    (void)self;
     PyObject *elements, *specs, *element_type;
     Namespace ns = {NULL, NULL};
     if (!PyArg_ParseTuple(args, "OOsO!", &elements, &specs, &ns.uri, &PyType_Type, &element_type))
@@ -391,7 +393,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "imports._xmlpath",
     "Child-path values of lxml elements, in C (see imports.xmlsafe.XmlDocument.extract).",
-    -1, methods,
+    -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__xmlpath(void)

@@ -18,9 +18,13 @@ refused (``8.851 EUR``); trailing zeros (``8.850``) are exact and accepted.
 
 Lines are handed over as columns (:class:`~imports.model.LineTable`), no
 StatementLine object per line; the tree is lxml's when lxml is installed
-(see :mod:`imports.xmlsafe`).  The entries of a big statement are read by two
-processes (:meth:`_Reader.entries`).  A bank transaction id seen twice in a
-statement is reported on the line that repeats it.
+(see :mod:`imports.xmlsafe`).  The fields of the entries are read a few
+thousand entries at a time as values (:data:`_ENTRY_SPECS`, through
+:meth:`~imports.xmlsafe.XmlDocument.extract`); elements are touched again only
+for batches, charges, currency exchanges and structured-only remittance.  The
+entries of a big statement are read by two processes (:meth:`_Reader.entries`).
+A bank transaction id seen twice in a statement is reported on the line that
+repeats it.
 
 Pure: no database, no matching.  Uses ``imports.xmlsafe`` for all XML.
 """
@@ -720,8 +724,8 @@ class _Reader:
         self, ntry: Element, e: tuple[Any, ...], where: str, st: Statement, created: date | None,
         own: str,
     ) -> list[tuple[Any, ...]]:
-        """The lines of one entry (see :meth:`line`); ``e`` its values (:data:`_ENTRY_SPECS`), ``own`` the
-        statement's account, normalised."""
+        """The lines of one entry (see :meth:`line`); ``e`` its values
+        (:data:`_ENTRY_SPECS`), ``own`` the statement's account, normalised."""
         (status_code, status_proprietary, status, amount_text, amount_ccy, indicator,
          reversal_text, booking_dt, booking_dttm, value_dt, value_dttm, servicer_ref, entry_ref,
          entry_info) = e[:14]

@@ -37,7 +37,10 @@ of the nodes), which no reader looks at.  Lines still come from the byte
 scan: lxml's ``sourceline`` is off by one past line 65,535.  lxml's ``find``
 runs Python code, so :meth:`XmlDocument.path` and :meth:`XmlDocument.children`
 give lookups that walk children in C on either tree
-(``lxml.objectify.ObjectPath``).
+(``lxml.objectify.ObjectPath``).  :meth:`XmlDocument.extract` reads many paths
+under many elements at once (the camt reader's entries): its Python code is the
+specification, and ``imports/_xmlpath.c``, built at install time when a C
+compiler is there (``setup.py``), does the same without a Python step per value.
 
 This module must not import the database layer (it uses ``ledger.bulk``'s
 ``gc_paused`` through ``imports.limits``, which loads no database code).

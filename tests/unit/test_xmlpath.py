@@ -218,3 +218,16 @@ def test_the_entry_specs_fit_the_c_build() -> None:
     # the C build reads at most 128 specs of at most 16 steps
     assert len(camt._ENTRY_SPECS) <= 128
     assert max(len(steps) for _, steps, _ in camt._ENTRY_SPECS) <= 16
+
+
+@needs_c
+@pytest.mark.parametrize("steps", [("A", 3), (3,), ("A",) * 17], ids=["int step", "only int",
+                                                                     "17 steps"])
+def test_the_c_build_refuses_bad_steps(steps: tuple[Any, ...]) -> None:
+    from lxml import etree
+
+    assert xmlsafe._xmlpath is not None
+    doc = _doc()
+    for mode in (TEXT, COUNT):
+        with pytest.raises((TypeError, ValueError)):
+            xmlsafe._xmlpath.extract(_entries(doc), [(mode, steps, None)], NS, etree._Element)

@@ -107,25 +107,33 @@ static xmlNode *text_node(xmlNode *c)
     return NULL;
 }
 
-/* The element's text as a new str ("" when it has none). */
-static PyObject *text_of(xmlNode *n)
+/* The text node at or after `c` among an attribute's children, or NULL. */
+static xmlNode *attribute_text_node(xmlNode *c)
 {
-    xmlNode *first = text_node(n->children);
+    while (c != NULL && c->type != XML_TEXT_NODE)
+        c = c->next;
+    return c;
+}
+
+/* The contents of `first` and of the nodes `next` leads to from it, joined in a
+   new str ("" when `first` is NULL). */
+static PyObject *joined(xmlNode *first, xmlNode *(*next)(xmlNode *))
+{
     if (first == NULL)
         return PyUnicode_FromStringAndSize("", 0);
-    if (text_node(first->next) == NULL) {
+    if (next(first->next) == NULL) {
         const char *s = first->content ? (const char *)first->content : "";
         return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "strict");
     }
     size_t len = 0;
-    for (xmlNode *t = first; t != NULL; t = text_node(t->next))
+    for (xmlNode *t = first; t != NULL; t = next(t->next))
         if (t->content)
             len += strlen((const char *)t->content);
     char *buf = PyMem_Malloc(len + 1);
     if (buf == NULL)
         return PyErr_NoMemory();
     size_t at = 0;
-    for (xmlNode *t = first; t != NULL; t = text_node(t->next))
+    for (xmlNode *t = first; t != NULL; t = next(t->next))
         if (t->content) {
             size_t k = strlen((const char *)t->content);
             memcpy(buf + at, t->content, k);
@@ -136,29 +144,18 @@ static PyObject *text_of(xmlNode *n)
     return s;
 }
 
+/* The element's text as a new str ("" when it has none). */
+static PyObject *text_of(xmlNode *n)
+{
+    return joined(text_node(n->children), text_node);
+}
+
+/* The element's attribute `name` (in no namespace) as a new str, "" without it. */
 static PyObject *attribute_of(xmlNode *n, const char *name)
 {
-    for (xmlAttr *a = n->properties; a != NULL; a = a->next) {
-        if (a->ns != NULL || strcmp((const char *)a->name, name) != 0)
-            continue;
-        size_t len = 0;
-        for (xmlNode *t = a->children; t != NULL; t = t->next)
-            if (t->type == XML_TEXT_NODE && t->content)
-                len += strlen((const char *)t->content);
-        char *buf = PyMem_Malloc(len + 1);
-        if (buf == NULL)
-            return PyErr_NoMemory();
-        size_t at = 0;
-        for (xmlNode *t = a->children; t != NULL; t = t->next)
-            if (t->type == XML_TEXT_NODE && t->content) {
-                size_t k = strlen((const char *)t->content);
-                memcpy(buf + at, t->content, k);
-                at += k;
-            }
-        PyObject *s = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)at, "strict");
-        PyMem_Free(buf);
-        return s;
-    }
+    for (xmlAttr *a = n->properties; a != NULL; a = a->next)
+        if (a->ns == NULL && strcmp((const char *)a->name, name) == 0)
+            return joined(attribute_text_node(a->children), attribute_text_node);
     return PyUnicode_FromStringAndSize("", 0);
 }
 

@@ -381,9 +381,31 @@ done:
     return out;
 }
 
+/* True when `element` (an lxml element named `name`) is laid out as this module
+   was compiled for: its node is an element of that name whose back pointer is the
+   element itself (lxml keeps the proxy in the node's _private).  Guards against an
+   lxml whose layout changed since this module was built. */
+static PyObject *layout_ok(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *element, *element_type;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "OsO!", &element, &name, &PyType_Type, &element_type))
+        return NULL;
+    if (!PyObject_TypeCheck(element, (PyTypeObject *)element_type))
+        Py_RETURN_FALSE;
+    const xmlNode *node = ((struct LxmlElement *)element)->_c_node;
+    if (node != NULL && node->type == XML_ELEMENT_NODE && node->_private == (void *)element
+        && node->name != NULL && strcmp((const char *)node->name, name) == 0)
+        Py_RETURN_TRUE;
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"extract", extract, METH_VARARGS,
      "extract(elements, specs, namespace, element_type) -> list of columns"},
+    {"layout_ok", layout_ok, METH_VARARGS,
+     "layout_ok(element, name, element_type) -> True if lxml's element layout is the expected one"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -73,6 +73,11 @@ try:  # the optional C build of XmlDocument.extract (setup.py)
     from imports import _xmlpath
 except ImportError:  # pragma: no cover - no compiler at install time: Python does it
     _xmlpath = None
+if _xmlpath is not None and (
+    lxml_etree is None
+    or not _xmlpath.layout_ok(lxml_etree.Element("probe"), "probe", lxml_etree._Element)
+):  # pragma: no cover - lxml missing, or changed since the C build: Python does it
+    _xmlpath = None
 
 __all__ = [
     "ATTR",

@@ -231,3 +231,14 @@ def test_the_c_build_refuses_bad_steps(steps: tuple[Any, ...]) -> None:
     for mode in (TEXT, COUNT):
         with pytest.raises((TypeError, ValueError)):
             xmlsafe._xmlpath.extract(_entries(doc), [(mode, steps, None)], NS, etree._Element)
+
+
+@needs_c
+def test_the_c_build_checks_lxml_layout() -> None:
+    from lxml import etree
+
+    assert xmlsafe._xmlpath is not None
+    probe = etree.Element("probe")
+    assert xmlsafe._xmlpath.layout_ok(probe, "probe", etree._Element)
+    assert not xmlsafe._xmlpath.layout_ok(probe, "other", etree._Element)
+    assert not xmlsafe._xmlpath.layout_ok(object(), "probe", etree._Element)

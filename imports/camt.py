@@ -113,7 +113,7 @@ def read_bytes(data: bytes, file: str, *, strict_balances: bool = True) -> ReadR
         try:
             doc = parse_bytes(data, file, prefer_lxml=True)
         except XmlSyntaxError as exc:
-            result.diagnostics.append(Diagnostic(file, exc.line, exc.message))
+            result.report(file, exc.line, exc.message)
             return result
         _Reader(doc, file, result, strict_balances).run()
         del doc
@@ -328,7 +328,7 @@ class _Reader:
         severity: Severity = Severity.ERROR,
     ) -> None:
         line = self.doc.line(el) if el is not None else None
-        self.result.diagnostics.append(Diagnostic(self.file, line, message, severity, location))
+        self.result.report(self.file, line, message, severity, location)
 
     def warn(self, el: Element | None, message: str, location: str | None = None) -> None:
         self.diag(el, message, location, Severity.WARNING)
@@ -463,9 +463,8 @@ class _Reader:
                                        strict=True):
             if bid:
                 if bid in seen_ids:
-                    self.result.diagnostics.append(Diagnostic(
-                        self.file, line, f"bank transaction id {bid!r} appears twice in this "
-                        "statement", Severity.WARNING, location))
+                    self.result.report(self.file, line, f"bank transaction id {bid!r} appears "
+                                       "twice in this statement", Severity.WARNING, location)
                 seen_ids.add(bid)
         statement.lines = table
         if len(self.result.errors) == errors_before:  # a refused entry would skew the sum

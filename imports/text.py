@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imports.model import Diagnostic, ImportFileError, ReadResult, Severity
+from imports.model import ImportFileError, ReadResult, Severity
 
 
 def decode_text(data: bytes, file: str, encoding: str | None, result: ReadResult) -> str:
@@ -28,13 +28,7 @@ def decode_text(data: bytes, file: str, encoding: str | None, result: ReadResult
             text = data.decode(fallback)
         except UnicodeDecodeError:
             continue
-        result.diagnostics.append(
-            Diagnostic(
-                file,
-                None,
-                f"the file is not UTF-8; read as {label} (accents may be wrong)",
-                Severity.WARNING,
-            )
-        )
+        result.report(file, None, f"the file is not UTF-8; read as {label} (accents may be wrong)",
+                      Severity.WARNING)
         return text
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover

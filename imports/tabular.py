@@ -202,7 +202,10 @@ class _AmountReader:
             return None
         if not self.fast_column(joined):
             return None
-        return [Decimal(t) if t else None for t in joined.translate(self.table).split("\n")]
+        texts = joined.translate(self.table).split("\n")
+        if len(texts) != len(values):  # a cell with a newline in it (a quoted field)
+            return None
+        return [Decimal(t) if t else None for t in texts]
 
     def _text(self, text: str) -> Decimal | None:
         s = text

@@ -6,7 +6,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from imports.detect import read_file
@@ -76,6 +76,8 @@ CELL = st.text(alphabet=st.sampled_from(list("0123456789.,;- ()'\"\n€$+eE/x"))
 
 @SETTINGS
 @given(st.lists(st.lists(CELL, min_size=0, max_size=10), max_size=8), st.integers(0, 3))
+# A quoted field running to the end puts a newline in an amount cell (found by CI).
+@example([["", "", "", "", "0;", '"']], 0)
 def test_rows_of_odd_cells_give_diagnostics_not_exceptions(
     rows: list[list[str]], which: int
 ) -> None:

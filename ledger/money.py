@@ -2,12 +2,16 @@
 
 Every amount in the project is built here.  Floats are refused, excess precision
 is an error (never a silent rounding), and two currencies never add up.  The
-number of decimals of each currency comes from CLDR through babel (EUR 2,
-XOF 0, JPY 0, KWD 3).
+number of decimals of each currency is its ISO 4217 minor unit (EUR 2, XOF 0,
+JPY 0, KWD 3, HUF 2), the unit banks state amounts in.  babel knows the codes
+and formats the amounts, but not with its own (CLDR) digits: CLDR gives the
+digits people write, and since babel 2.19 that is 0 for HUF, IDR, COP and a
+dozen others whose banks still state two decimals.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -16,10 +20,10 @@ from typing import Any
 from babel import Locale
 from babel.numbers import (
     NumberFormatError,
-    format_currency,
-    get_currency_precision,
+    NumberPattern,
     list_currencies,
     parse_decimal,
+    parse_pattern,
 )
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "PrecisionError",
     "check_currency",
     "currency_digits",
+    "format_amount",
     "parse_amount",
     "to_decimal",
 ]
@@ -61,10 +66,40 @@ def check_currency(code: object) -> str:
     return norm
 
 
+#: ISO 4217 minor units other than 2: current codes (list one) and the withdrawn
+#: codes of list three that had none.  Codes without a minor unit (gold, SDR, test
+#: codes: "N.A." in the standard) are kept to 2 decimals, as CLDR does.
+_ISO_4217_DIGITS = {
+    **dict.fromkeys(
+        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"], 0
+    ),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    "CLF": 4,
+    "UYW": 4,
+    **dict.fromkeys(["ADP", "BEF", "BYR", "ESP", "GRD", "ITL", "LUF", "MGF", "PTE", "TRL", "XFU"], 0),
+}
+
+
 @cache
 def currency_digits(code: str) -> int:
-    """Number of decimals of the currency's minor unit (EUR 2, XOF 0, KWD 3)."""
-    return int(get_currency_precision(check_currency(code)))
+    """Number of decimals of the currency's ISO 4217 minor unit (EUR 2, XOF 0, KWD 3)."""
+    return _ISO_4217_DIGITS.get(check_currency(code), 2)
+
+
+@cache
+def _pattern(locale: Locale, digits: int, symbol: bool) -> NumberPattern:
+    pattern = copy.copy(locale.currency_formats["standard"] if symbol else parse_pattern("#,##0"))
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+def format_amount(amount: Decimal, currency: str, locale: Locale, *, symbol: bool = True) -> str:
+    """``amount`` of ``currency`` for ``locale`` (``1 234,50 €``; ``1 234,50`` without
+    the symbol), with the currency's ISO 4217 decimals, never rounded to fewer."""
+    digits = currency_digits(currency)
+    return _pattern(locale, digits, symbol).apply(
+        amount, locale, currency=currency, currency_digits=False, decimal_quantization=False
+    )
 
 
 def to_decimal(value: object) -> Decimal:
@@ -182,11 +217,8 @@ class Money:
 
     def format(self, locale: str | Locale = "en", *, currency_symbol: bool = True) -> str:
         """Format for ``locale`` through babel (``1 234,56 €`` in fr_FR)."""
-        if currency_symbol:
-            return format_currency(self.amount, self.currency, locale=locale)
-        return format_currency(
-            self.amount, self.currency, locale=locale, format="#,##0.###", currency_digits=True
-        )
+        loc = locale if isinstance(locale, Locale) else Locale.parse(locale)
+        return format_amount(self.amount, self.currency, loc, symbol=currency_symbol)
 
     def __str__(self) -> str:
         return f"{self.to_decimal_string()} {self.currency}"

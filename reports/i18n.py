@@ -45,11 +45,10 @@ from babel.dates import format_datetime as _babel_format_datetime
 from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
 from babel.numbers import format_decimal as _babel_format_decimal
 from babel.numbers import format_percent as _babel_format_percent
 
-from ledger.money import Money
+from ledger.money import Money, format_amount
 
 __all__ = [
     "DOMAIN",
@@ -164,7 +163,7 @@ def _loc(locale: str | Locale) -> Locale:
 
 def format_money(money: Money, locale: str | Locale) -> str:
     """``Money`` with its currency's digits for ``locale`` (``1 234,50 €``, ``5 000 F CFA``)."""
-    return format_currency(money.amount, money.currency, locale=_loc(locale))
+    return format_amount(money.amount, money.currency, _loc(locale))
 
 
 def format_date(value: date, locale: str | Locale, fmt: str = "medium") -> str:

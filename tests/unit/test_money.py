@@ -14,9 +14,19 @@ from ledger.money import (
 )
 
 
-@pytest.mark.parametrize(("code", "digits"), [("EUR", 2), ("XOF", 0), ("JPY", 0), ("KWD", 3), ("CAD", 2)])
-def test_each_currency_has_its_own_digits_from_babel(code: str, digits: int) -> None:
+@pytest.mark.parametrize(
+    ("code", "digits"),
+    [("EUR", 2), ("XOF", 0), ("JPY", 0), ("KWD", 3), ("CAD", 2), ("CLF", 4), ("eur", 2),
+     # ISO 4217 says two, babel 2.19 (CLDR) says none: banks state two
+     ("HUF", 2), ("IDR", 2), ("COP", 2), ("MGA", 2), ("IQD", 3), ("ESP", 0)],
+)
+def test_each_currency_has_its_iso_4217_digits(code: str, digits: int) -> None:
     assert currency_digits(code) == digits
+
+
+def test_digits_of_an_unknown_code_are_refused() -> None:
+    with pytest.raises(CurrencyError):
+        currency_digits("ZZZ")
 
 
 def test_money_is_built_exactly_from_text_and_decimal() -> None:
@@ -98,6 +108,17 @@ def test_garbage_is_not_an_amount(bad: str) -> None:
 )
 def test_formatting_goes_through_babel(locale: str, text: str) -> None:
     assert Money.of("1234.56", "EUR").format(locale) == text
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [("en", "HUF627,311.30"), ("fr_FR", "627\u202f311,30\u00a0HUF"), ("es_ES", "627.311,30\u00a0HUF")],
+)
+def test_amounts_keep_their_iso_decimals_where_cldr_writes_none(locale: str, text: str) -> None:
+    # babel's own currency digits would print HUF627,311: 30 fillér gone from a report
+    assert Money.of("627311.30", "HUF").format(locale) == text
+    assert Money.of("627311.30", "HUF").format(locale, currency_symbol=False) == text.replace(
+        "HUF", "").strip("\u00a0")
 
 
 def test_xof_formats_without_decimals() -> None:

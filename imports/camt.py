@@ -54,6 +54,9 @@ from imports.xmlsafe import (
     COUNT,
     TEXT,
     TEXTS,
+    Detach,
+    Detached,
+    DetachFailed,
     Element,
     PathSpec,
     XmlDocument,
@@ -85,6 +88,10 @@ SPLIT_ENTRIES = 10_000
 #: fork) and sends its lines back, so an even split left this process waiting for
 #: it 0.25-0.9 s on 100,000 entries; at 58 % the wait is under 0.1 s.
 _PARENT_SHARE = 0.58
+#: The entries are parsed a slice at a time, when their tags allow it
+#: (:func:`~imports.xmlsafe.parse_bytes`); the line of a transaction detail may be
+#: asked for (batches, diagnostics).
+_DETACH = Detach("Ntry", ("TxDtls",))
 
 
 def sniff(head: bytes) -> bool:
@@ -105,18 +112,24 @@ def read(path: str | Path, *, strict_balances: bool = True) -> ReadResult:
 
 def read_bytes(data: bytes, file: str, *, strict_balances: bool = True) -> ReadResult:
     """Like :func:`read`, for bytes already in memory (``file`` names them in diagnostics)."""
-    result = ReadResult()
     # One pause of the garbage collector for the tree and the lines read from it.
     # The tree (with ElementTree, millions of objects without cycles) is freed by
     # reference counting before the collector runs again: no collection walks it.
     with gc_paused():
         try:
-            doc = parse_bytes(data, file, prefer_lxml=True)
-        except XmlSyntaxError as exc:
-            result.report(file, exc.line, exc.message)
-            return result
-        _Reader(doc, file, result, strict_balances).run()
-        del doc
+            return _read(data, file, strict_balances, _DETACH)
+        except DetachFailed:  # a slice of entries did not read on its own: read it whole
+            return _read(data, file, strict_balances, _DETACH._replace(cut=False))
+
+
+def _read(data: bytes, file: str, strict_balances: bool, detach: Detach) -> ReadResult:
+    result = ReadResult()
+    try:
+        doc = parse_bytes(data, file, prefer_lxml=True, detach=detach)
+    except XmlSyntaxError as exc:
+        result.report(file, exc.line, exc.message)
+        return result
+    _Reader(doc, file, result, strict_balances).run()
     return result
 
 
@@ -374,15 +387,8 @@ class _Reader:
                 cont_name,
             )
             return
-        entries = [n for s in statements for n in s.findall(q["Ntry"])]
         doc.locate(st_name, statements)
         doc.locate("Bal", [b for s in statements for b in s.findall(q["Bal"])])
-        doc.locate("Ntry", entries)
-        # Transaction details need their own line only in batches and diagnostics.
-        ntry_dtls, tx_dtls = self.paths.entry_details, self.paths.tx_details
-        doc.locate_on_demand(
-            "TxDtls", lambda: [t for n in entries for nd in ntry_dtls(n) for t in tx_dtls(nd)]
-        )
         for i, st in enumerate(statements, start=1):
             self.statement(st, f"{st_name}[{i}]", fmt)
 
@@ -402,13 +408,15 @@ class _Reader:
             bal = self.balance(b, f"{where}/Bal")
             if bal is not None:
                 balances.append(bal)
-        first_amt = _f(st, q["Ntry"], q["Amt"])
+        entries = self.doc.detached(st)
         if not currency:
             for bal in balances:
                 if bal.kind in ("OPBD", "CLBD", "PRCD"):
                     currency = bal.amount.currency
                     break
             else:
+                first_amt = _f(next(iter(entries.read(0, 1)), None), q["Amt"])
+                self.doc.release()
                 if first_amt is not None:
                     currency = first_amt.get("Ccy", "").strip().upper()
                 elif balances:
@@ -455,7 +463,6 @@ class _Reader:
         )
         errors_before = len(self.result.errors)
         own = account.replace(" ", "").upper()
-        entries = st.findall(q["Ntry"])
         table = self.entries(entries, where, statement, created, own)
         seen_ids: set[str] = set()
         for bid, line, location in zip(table.columns["bank_transaction_id"],
@@ -471,33 +478,38 @@ class _Reader:
             self.check_balances(statement, table, st, where)
         self.result.statements.append(statement)
 
-    def entries(self, entries: list[Element], where: str, st: Statement, created: date | None,
+    def entries(self, entries: Detached, where: str, st: Statement, created: date | None,
                 own: str) -> LineTable:
         """The lines of ``entries``, their problems added to the result.
 
-        The fields of the entries are read a chunk at a time
-        (:meth:`XmlDocument.extract`, :data:`_ENTRY_SPECS`), then turned into lines.
-        A statement of :data:`SPLIT_ENTRIES` entries or more is read by two
+        The entries are read a chunk at a time (parsed then, when the document was
+        parsed without them: see :func:`~imports.xmlsafe.parse_bytes`), their fields
+        at once (:meth:`XmlDocument.extract`, :data:`_ENTRY_SPECS`), then turned into
+        lines.  A statement of :data:`SPLIT_ENTRIES` entries or more is read by two
         processes: a child forked after parsing reads the last entries (and sends
         back their columns and problems) while this process reads the first
         (:data:`_PARENT_SHARE`), so the result is the one-process result.
         """
-        extract = self.doc.extract
+        doc = self.doc
 
         def part(lo: int, hi: int) -> tuple[dict[str, list[Any]], list[Diagnostic]]:
             kept, self.result.diagnostics = self.result.diagnostics, []
-            rows: list[tuple[Any, ...]] = []
+            columns = LineTable.empty()
             try:
                 for start in range(lo, hi, _EXTRACT_CHUNK):
-                    chunk = entries[start:min(hi, start + _EXTRACT_CHUNK)]
-                    values = zip(*extract(chunk, _ENTRY_SPECS), strict=True)
+                    chunk = entries.read(start, min(hi, start + _EXTRACT_CHUNK))
+                    values = zip(*doc.extract(chunk, _ENTRY_SPECS), strict=True)
+                    rows: list[tuple[Any, ...]] = []
                     for k, (ntry, e) in enumerate(zip(chunk, values, strict=True), start + 1):
                         try:
                             rows.extend(self.entry(ntry, e, f"{where}/Ntry[{k}]", st, created,
                                                    own))
                         except _EntryError:
                             continue
-                return _columns(rows, self.doc), self.result.diagnostics
+                    for name, values_ in _columns(rows, doc).items():
+                        columns[name] += values_
+                doc.release()
+                return columns, self.result.diagnostics
             finally:
                 self.result.diagnostics = kept
 

@@ -1,14 +1,17 @@
-"""The camt reader gives the same result whether lxml or ElementTree built the tree.
+"""The camt reader gives the same result whether lxml or ElementTree built the tree,
+and whether the entries were parsed with the tree or a slice at a time.
 
-``camt.read_bytes`` asks :mod:`imports.xmlsafe` for an lxml tree (faster) and
-falls back on ElementTree for whatever libxml2 refuses.  Every statement,
-line (with its raw XML), diagnostic and refusal must be the same either way:
-on the samples, on hand-made edge cases and on mutated files.
+``camt.read_bytes`` asks :mod:`imports.xmlsafe` for an lxml tree (faster) without
+its entries when their tags allow it (parsed a slice at a time, detached), and
+falls back on the whole tree, then on ElementTree for whatever libxml2 refuses.
+Every statement, line (with its raw XML), diagnostic and refusal must be the
+same every way: on the samples, on hand-made edge cases and on mutated files.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from unittest import mock
 
@@ -111,15 +114,37 @@ CASES = {
 }
 
 
-def outcome(data: bytes, *, lxml: bool) -> Any:
-    """Everything a reading gives: refusal, statements, lines with raw text, diagnostics."""
+def _plain(data: bytes) -> bytes:
+    """``data`` without comments and CDATA sections: its entries can be detached."""
+    data = re.sub(rb"<!--.*?-->", b"", data, flags=re.DOTALL)
+    return re.sub(rb"<!\[CDATA\[(.*?)\]\]>", rb"\1", data, flags=re.DOTALL)
 
-    def parse(data: bytes, file: str, *, prefer_lxml: bool = False) -> xmlsafe.XmlDocument:
-        doc = xmlsafe.parse_bytes(data, file, prefer_lxml=lxml)
-        engines.append(doc.is_lxml)
+
+#: Cases whose entries are read a slice at a time (``_plain``), and must read the same.
+DETACHABLE = ["batch", "blank text", "no namespace", "latin-1"]
+CASES |= {f"{name}, detached": _plain(CASES[name]) for name in [*DETACHABLE, "foreign entry"]}
+
+
+#: How the tree is built: entries detached (the default), whole lxml tree, ElementTree.
+DETACHED, LXML, ELEMENTTREE = "detached", "lxml", "elementtree"
+
+
+def outcome(data: bytes, *, lxml: bool = True, engine: str | None = None) -> Any:
+    """Everything a reading gives: refusal, statements, lines with raw text, diagnostics,
+    and the trees built ((is lxml, entries detached) per parse)."""
+    engine = engine or (DETACHED if lxml else ELEMENTTREE)
+
+    def parse(
+        data: bytes, file: str, *, prefer_lxml: bool = False, detach: xmlsafe.Detach | None = None
+    ) -> xmlsafe.XmlDocument:
+        assert prefer_lxml and detach is not None  # what the reader asks for
+        if engine == LXML:
+            detach = detach._replace(cut=False)
+        doc = xmlsafe.parse_bytes(data, file, prefer_lxml=engine != ELEMENTTREE, detach=detach)
+        engines.append((doc.is_lxml, doc.detached_reads) if engine == DETACHED else doc.is_lxml)
         return doc
 
-    engines: list[bool] = []
+    engines: list[Any] = []
     with mock.patch.object(camt, "parse_bytes", parse):
         try:
             result = camt.read_bytes(data, "t.xml")
@@ -138,18 +163,20 @@ def outcome(data: bytes, *, lxml: bool) -> Any:
 
 
 def assert_same_reading(data: bytes) -> None:
-    fast, reference = outcome(data, lxml=True), outcome(data, lxml=False)
-    if fast[0] == "refused" or reference[0] == "refused":
-        assert fast == reference
-        return
-    assert fast[:3] == reference[:3]
+    reference = outcome(data, engine=ELEMENTTREE)
+    for engine in (DETACHED, LXML):
+        fast = outcome(data, engine=engine)
+        if fast[0] == "refused" or reference[0] == "refused":
+            assert fast == reference
+        else:
+            assert fast[:3] == reference[:3], engine
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_every_camt_sample_reads_the_same_with_lxml(sample: Any) -> None:
     data = sample.read_bytes()
     assert_same_reading(data)
-    assert outcome(data, lxml=True)[3] in ([True], [])  # lxml did build the tree
+    assert outcome(data, engine=LXML)[3] in ([True], [])  # lxml did build the tree
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -164,8 +191,13 @@ def test_camt_rows_carry_exactly_the_columns_storage_reads() -> None:
 def test_documents_libxml2_refuses_are_read_by_elementtree() -> None:
     for name in ("deeper than libxml2 allows", "version 2.0", "utf-16"):
         _, lines, _, engines = outcome(CASES[name], lxml=True)
-        assert engines == [False], name
+        assert engines == [(False, False)], name
         assert lines, name
+
+
+@pytest.mark.parametrize("name", DETACHABLE)
+def test_plain_cases_are_read_with_their_entries_detached(name: str) -> None:
+    assert outcome(CASES[f"{name}, detached"], engine=DETACHED)[3] == [(True, True)]
 
 
 def test_a_syntax_error_is_worded_by_elementtree() -> None:
@@ -174,7 +206,8 @@ def test_a_syntax_error_is_worded_by_elementtree() -> None:
     assert diagnostics == ["t.xml:3: not well-formed XML: undefined entity"]
 
 
-SEEDS = [BATCH.encode(), BLANKS.encode(), PREFIXED.encode()] + [p.read_bytes() for p in SAMPLES]
+SEEDS = [BATCH.encode(), BLANKS.encode(), PREFIXED.encode(), _plain(BATCH.encode()),
+         _plain(BLANKS.encode())] + [p.read_bytes() for p in SAMPLES]
 
 
 @settings(

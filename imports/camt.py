@@ -84,10 +84,10 @@ _NOT_BOOKED = {"PDNG", "INFO", "FUTR"}
 _MAX_INTEGER_DIGITS = 15
 #: Statements with this many entries are read in two processes (see :meth:`_Reader.entries`).
 SPLIT_ENTRIES = 10_000
-#: This process's share of a split statement's entries: the child starts later (the
-#: fork) and sends its lines back, so an even split left this process waiting for
-#: it 0.25-0.9 s on 100,000 entries; at 58 % the wait is under 0.1 s.
-_PARENT_SHARE = 0.58
+#: This process's share of a split statement's entries: the child sends its lines
+#: back pickled.  Both parse their own slices, so the split is near even; on
+#: 100,000 entries 50, 55, 58 and 62 % read within the noise of each other.
+_PARENT_SHARE = 0.55
 #: The entries are parsed a slice at a time, when their tags allow it
 #: (:func:`~imports.xmlsafe.parse_bytes`); the line of a transaction detail may be
 #: asked for (batches, diagnostics).
@@ -486,7 +486,7 @@ class _Reader:
         parsed without them: see :func:`~imports.xmlsafe.parse_bytes`), their fields
         at once (:meth:`XmlDocument.extract`, :data:`_ENTRY_SPECS`), then turned into
         lines.  A statement of :data:`SPLIT_ENTRIES` entries or more is read by two
-        processes: a child forked after parsing reads the last entries (and sends
+        processes: a child forked after parsing the outline reads the last entries (and sends
         back their columns and problems) while this process reads the first
         (:data:`_PARENT_SHARE`), so the result is the one-process result.
         """

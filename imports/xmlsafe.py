@@ -241,7 +241,6 @@ class _Outline(NamedTuple):
 
     starts: list[int]  # offset of each one's start tag, in document order
     ends: list[int]  # offset just past each one's end tag
-    lines: list[int]  # line of each one's start tag
     runs: list[tuple[int, int]]  # [first, stop) of each run of siblings
     head: bytes  # the byte order mark and XML declaration, for the slices
 
@@ -290,12 +289,6 @@ def _cut(data: bytes, prefix: str, tag: str) -> tuple[bytes, _Outline] | None:
             runs.append((first, k))
             first = k
     runs.append((first, len(starts)))
-    newline, count = (b"\n" if b"\n" in data else b"\r"), data.count
-    lines, line, prev = [], 1, 0
-    for off in starts:
-        line += count(newline, prev, off)
-        prev = off
-        lines.append(line)
     pieces: list[bytes] = []
     prev = 0
     for n, (first, stop) in enumerate(runs):
@@ -306,7 +299,7 @@ def _cut(data: bytes, prefix: str, tag: str) -> tuple[bytes, _Outline] | None:
     head = bom
     if data.startswith(b"<?xml", len(bom)):
         head = data[: data.index(b"?>") + 2]
-    return b"".join(pieces), _Outline(starts, ends, lines, runs, head)
+    return b"".join(pieces), _Outline(starts, ends, runs, head)
 
 
 def _outline_fits(root: Element, outline: _Outline, prefix: str) -> bool:
@@ -393,7 +386,7 @@ class XmlDocument:
         tag = root.tag
         self.namespace = tag[1 : tag.index("}")] if tag.startswith("{") else ""
         self._q = "{" + self.namespace + "}" if self.namespace else ""
-        self._where: dict[Element, tuple[int, int]] = {}
+        self._where: dict[Element, tuple[int, ...]] = {}
         # elements to locate, in the whole document (span None) or in the span of
         # the detached slice read last (start, end, line at start)
         self._pending: list[tuple[str, list[Element], _Span | None]] = []
@@ -404,7 +397,9 @@ class XmlDocument:
         self.detach = detach
         self._outline = outline
         self.detached_reads = outline is not None
-        self._slice_where: dict[Element, tuple[int, int]] = {}  # the last slice's places
+        # the last slice's places: (line, start, end) of its elements, lines of inner ones
+        self._slice_where: dict[Element, tuple[int, ...]] = {}
+        self._line_mark = (0, 1)  # (offset, its line): slices count newlines from there
         self._whole_located = False
         self._end_tags: dict[str, bytes] = {}
         self._twin_root: ET.Element | None = None
@@ -595,11 +590,12 @@ class XmlDocument:
         not located otherwise; ``collect`` then returns all the ``tag`` elements."""
         self._deferred.append((tag, collect, None))
 
-    def _known(self, el: Element) -> tuple[int, int] | None:
+    def _known(self, el: Element) -> tuple[int, ...] | None:
         w = self._where.get(el)
         return w if w is not None else self._slice_where.get(el)
 
-    def _place(self, el: Element) -> tuple[int, int] | None:
+    def _place(self, el: Element) -> tuple[int, ...] | None:
+        """``(line, start[, end])`` of a located element's source, or None."""
         w = self._known(el)
         if w is None and self._pending:
             self._resolve()
@@ -709,10 +705,10 @@ class XmlDocument:
         elements = list(root)
         if len(elements) != stop - first:
             raise DetachFailed(f"{len(elements)} elements in a slice of {stop - first}")
-        self._slice_where.update(
-            zip(elements, zip(outline.lines[first:stop], outline.starts[first:stop]))
-        )
-        span = (start, end, outline.lines[first])
+        starts = outline.starts[first:stop]
+        lines = self._lines_at(starts)
+        self._slice_where.update(zip(elements, zip(lines, starts, outline.ends[first:stop])))
+        span = (start, end, lines[0])
         for inner in self.detach.inner:
             name = self.q(inner)
             self._deferred.append((inner, partial(_descendants, elements, name), span))
@@ -732,14 +728,28 @@ class XmlDocument:
         w = self._place(el)
         if w is None:
             return self._serialised(el)
-        return self._source(el, w[1])
+        return self._source(el, w)
 
     def line_and_raw(self, el: Element) -> tuple[int | None, str]:
         """:meth:`line` and :meth:`raw` at once."""
         w = self._place(el)
         if w is None:
             return None, self._serialised(el)
-        return w[0], self._source(el, w[1])
+        return w[0], self._source(el, w)
+
+    def _lines_at(self, offsets: list[int]) -> list[int]:
+        """The lines of ``offsets`` (ascending), counted from the last ones asked for."""
+        prev, line = self._line_mark
+        if offsets[0] < prev:
+            prev, line = 0, 1
+        count, newline = self.data.count, self._newline
+        lines = []
+        for off in offsets:
+            line += count(newline, prev, off)
+            prev = off
+            lines.append(line)
+        self._line_mark = (prev, line)
+        return lines
 
     def lines_and_raws(self, elements: list[Element]) -> tuple[list[int | None], list[str]]:
         """:meth:`line` and :meth:`raw` of each of ``elements`` (one call for many)."""
@@ -753,7 +763,7 @@ class XmlDocument:
             if w is None:
                 line, raw = self.line_and_raw(el)
             else:
-                line, raw = w[0], source(el, w[1])
+                line, raw = w[0], source(el, w)
             lines.append(line)
             raws.append(raw)
         return lines, raws
@@ -787,10 +797,12 @@ class XmlDocument:
             twin = twin[i]
         return twin
 
-    def _source(self, el: Element, start: int) -> str:
+    def _source(self, el: Element, place: tuple[int, ...]) -> str:
         data = self.data
-        gt = data.find(b">", start)
-        if gt > 0 and data[gt - 1] == 0x2F:  # "/>": an empty element
+        start = place[1]
+        if len(place) > 2:  # a detached element: where it ends is known
+            end = place[2]
+        elif (gt := data.find(b">", start)) > 0 and data[gt - 1] == 0x2F:  # "/>": empty
             end = gt + 1
         else:
             end_tag = self._end_tags.get(el.tag)

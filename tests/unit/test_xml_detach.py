@@ -164,3 +164,12 @@ def test_any_layout_of_entries_reads_as_the_whole_tree(statements: list[Any], ch
                              for n, (d, gap) in enumerate(s)))
     data = document(*parts)
     assert reading(data, cut=True, chunk=chunk) == reading(data, cut=False, chunk=chunk)
+
+
+def test_slices_read_out_of_order_keep_their_lines() -> None:
+    doc = parse_bytes(TWO_STATEMENTS, "t.xml", prefer_lxml=True, detach=DETACH)
+    whole = parse_bytes(TWO_STATEMENTS, "t.xml", prefer_lxml=True, detach=DETACH._replace(cut=False))
+    expected = [whole.line(el) for el in whole.detached(next(whole.root.iter(whole.q("Stmt")))).read(0, 7)]
+    entries = doc.detached(next(doc.root.iter(doc.q("Stmt"))))
+    for lo, hi in [(4, 7), (0, 2), (2, 4), (0, 7)]:
+        assert [doc.line(el) for el in entries.read(lo, hi)] == expected[lo:hi]

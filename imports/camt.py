@@ -486,8 +486,8 @@ class _Reader:
         parsed without them: see :func:`~imports.xmlsafe.parse_bytes`), their fields
         at once (:meth:`XmlDocument.extract`, :data:`_ENTRY_SPECS`), then turned into
         lines.  A statement of :data:`SPLIT_ENTRIES` entries or more is read by two
-        processes: a child forked after parsing the outline reads the last entries (and sends
-        back their columns and problems) while this process reads the first
+        processes: a child forked after parsing reads the last entries (and sends back
+        their columns and problems) while this process reads the first
         (:data:`_PARENT_SHARE`), so the result is the one-process result.
         """
         doc = self.doc
@@ -506,8 +506,8 @@ class _Reader:
                                                    own))
                         except _EntryError:
                             continue
-                    for name, values_ in _columns(rows, doc).items():
-                        columns[name] += values_
+                    for name, column in _columns(rows, doc).items():
+                        columns[name] += column
                 doc.release()
                 return columns, self.result.diagnostics
             finally:

@@ -275,7 +275,8 @@ def _cut(data: bytes, prefix: str, tag: str) -> tuple[bytes, _Outline] | None:
         name = re.escape((prefix + tag).encode("ascii"))
     except UnicodeEncodeError:
         return None
-    if re.search(b"</?" + name + rb"[/ \t\n\r]", data):
+    # two searches: the optional "/" of one pattern would cost the literal prefix
+    if any(re.search(b + name + rb"[/ \t\n\r]", data) for b in (b"<", b"</")):
         return None  # attributes, "<tag/>" or "</tag >": not worth the exceptions
     starts = [m.start() for m in re.finditer(b"<" + name + b">", data)]
     ends = [m.end() for m in re.finditer(b"</" + name + b">", data)]

@@ -57,6 +57,15 @@ def import_file(eng: Engine, path: Path) -> statements.FileOutcome:
     return run_import(eng, [path], ACCOUNT, currency="EUR", allow_gap=True).files[0]
 
 
+def dispose(eng: Engine, path: Path) -> None:
+    """After a round: close the round's database, as the command's process ends.
+
+    Left to the garbage collector, each round's SQLite connection kept its page
+    cache (up to 64 MiB) into the next rounds, which grew slower: 3.1, 3.7, 4.3 s
+    for the camt import in one process, against 3.1, 3.1, 3.3 s when closed."""
+    eng.dispose()
+
+
 @pytest.fixture(scope="module")
 def csv_100k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("csv") / "100k.csv"
@@ -74,13 +83,13 @@ def camt_100k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_import_csv_100k(benchmark, csv_100k: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = benchmark.pedantic(import_file, setup=lambda: ((fresh(tmp_path), csv_100k), {}),
-                             rounds=3, iterations=1)
+                             teardown=dispose, rounds=3, iterations=1)
     assert out.new == 100_000
 
 
 def test_import_camt_100k(benchmark, camt_100k: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = benchmark.pedantic(import_file, setup=lambda: ((fresh(tmp_path), camt_100k), {}),
-                             rounds=3, iterations=1)
+                             teardown=dispose, rounds=3, iterations=1)
     assert out.new == 100_000
 
 

@@ -262,9 +262,11 @@ _ENTRY_SPECS: list[PathSpec] = [
 ]
 _FIRST_DETAIL = len(_ENTRY_SPECS)
 _ENTRY_SPECS += [(mode, ("NtryDtls", "TxDtls", *steps), attr) for mode, steps, attr in _DETAIL_SPECS]
-#: Entries read per call of XmlDocument.extract: the values of a few thousand
-#: entries at a time, not of the whole statement.
-_EXTRACT_CHUNK = 2048
+#: Entries read at a time (parsed, when detached, then read by XmlDocument.extract,
+#: turned into lines and freed).  A slice of 256 entries (~2 MiB of tree) stays in
+#: the processor's cache meanwhile: the 100,000-entry file reads in 1.24-1.46 s in
+#: one process against 1.67-1.78 s with slices of 2,048 (alternating runs).
+_EXTRACT_CHUNK = 256
 #: Extra fields of a line without amount details.
 _NO_EXTRA: dict[str, Any] = {}
 

@@ -46,11 +46,11 @@ A big statement need not be one tree.  ``parse_bytes(..., detach=...)`` cuts
 the runs of entries out of the bytes when their tags can be told without
 parsing (no comment, CDATA or processing instruction; each ``<Ntry>`` closed by
 ``</Ntry>`` before the next), parses the outline left, and
-:meth:`XmlDocument.detached` parses the entries a slice of a few thousand at a
-time, each slice freed before the next.  A 100,000-entry camt.053 then takes
-~100 MiB instead of ~600 MiB of trees, and the page faults of building and
-freeing one big tree (over a second of system time in a fresh process) are
-gone.  The elements, lines and raw text are those of the whole tree; anything a
+:meth:`XmlDocument.detached` parses the entries a slice at a time (the reader
+asks for a few hundred), each slice freed before the next.  A 100,000-entry
+camt.053 then takes a few MiB of tree at a time instead of ~600 MiB, and the
+page faults of building and freeing one big tree (over a second of system time
+in a fresh process) are gone.  The elements, lines and raw text are those of the whole tree; anything a
 slice cannot give exactly raises :class:`DetachFailed`, and the reader parses
 the whole tree instead.
 

@@ -219,3 +219,13 @@ SEEDS = [BATCH.encode(), BLANKS.encode(), PREFIXED.encode(), _plain(BATCH.encode
 def test_mutated_files_read_the_same_with_lxml(data: st.DataObject) -> None:
     interesting = b"<>/:?!&;#[]-\n\r\t \x00\x07\x85\xc3\xa9\xff0123456789.-+CDNtryEURxmlns="
     assert_same_reading(mutate(data, data.draw(st.sampled_from(SEEDS)), interesting, 6))
+
+
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_entries_read_a_few_at_a_time_read_the_same(chunk: int) -> None:
+    # several slices per statement: lines, raw text and problems do not depend on them
+    for data in [*CASES.values(), *(p.read_bytes() for p in SAMPLES)]:
+        expected = outcome(data, engine=DETACHED)
+        with mock.patch.object(camt, "_EXTRACT_CHUNK", chunk):
+            assert outcome(data, engine=DETACHED) == expected
+            assert outcome(data, engine=LXML)[:3] == expected[:3]

@@ -1,8 +1,9 @@
 """A big camt statement read by two processes gives exactly what one process gives.
 
-``SPLIT_ENTRIES`` is lowered so that statements of a few entries are split;
-every document is read with the forked child and without it, and statements,
-lines (with raw XML), balances and problems must be identical.
+``SPLIT_ENTRIES`` is lowered so that statements of a few entries are split (and
+read three entries at a time); every document is read with the forked child and
+without it, and statements, lines (with raw XML), balances and problems must be
+identical.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="no fork here (or 
 @pytest.fixture(autouse=True)
 def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(camt, "SPLIT_ENTRIES", 2)
+    monkeypatch.setattr(camt, "_EXTRACT_CHUNK", 3)  # each process reads several slices
 
 
 def _both(data: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -145,22 +145,24 @@ def line_keys(account_id: int, lines: LineColumns) -> tuple[list[str], list[str]
     for d in set(c["booking_date"]) | set(c["value_date"]):
         if d is not None:
             iso[d] = d.isoformat()
-    line_keys_: list[str] = []
-    seen_fp: Counter[tuple[Any, ...]] = Counter()
-    for txid, acc, bd, vd, minor, cur, name, cp, ref in zip(
-            c["bank_transaction_id"], c["account"], c["booking_date"], c["value_date"],
-            c["amount_minor"], c["currency"], c["counterparty_name"],
-            c["counterparty_account"], c["reference"], strict=True):
-        txid = txid.strip()
-        if txid:
-            line_keys_.append(f"id:{txid}")
-            continue
-        name, ref = name.strip().casefold(), ref.strip()
-        ident = (bd, vd, minor, name, cp, ref)
-        seen_fp[ident] += 1
-        parts = (acc, iso[bd], iso[vd], str(minor), cur, name, cp.replace(" ", "").upper(), ref,
-                 str(seen_fp[ident]))
-        line_keys_.append(f"fp:{sha(_SEP.join(parts).encode('utf-8')).hexdigest()[:60]}")
+    # The bank's id when there is one (most camt and MT940 lines): no Python step
+    # per line but a list comprehension.
+    ids = list(map(str.strip, c["bank_transaction_id"]))
+    line_keys_ = ["id:" + txid if txid else "" for txid in ids]
+    if "" in ids:  # fingerprints of the others, counted in order
+        seen_fp: Counter[tuple[Any, ...]] = Counter()
+        for i, (txid, acc, bd, vd, minor, cur, name, cp, ref) in enumerate(zip(
+                ids, c["account"], c["booking_date"], c["value_date"],
+                c["amount_minor"], c["currency"], c["counterparty_name"],
+                c["counterparty_account"], c["reference"], strict=True)):
+            if txid:
+                continue
+            name, ref = name.strip().casefold(), ref.strip()
+            ident = (bd, vd, minor, name, cp, ref)
+            seen_fp[ident] += 1
+            parts = (acc, iso[bd], iso[vd], str(minor), cur, name, cp.replace(" ", "").upper(),
+                     ref, str(seen_fp[ident]))
+            line_keys_[i] = f"fp:{sha(_SEP.join(parts).encode('utf-8')).hexdigest()[:60]}"
     # Occurrence of each (date, amount) pair so far, then one text per line,
     # hashed by C-level maps (no Python step per hash).
     seen_match: dict[tuple[Any, int], int] = {}

@@ -69,3 +69,9 @@ def test_new_lines_leave_out_known_keys_and_repeats_within_the_statement() -> No
     assert _new_lines(["a", "b", "c"], ["1", "2", "3"], set(), {"3"}) == [0, 1]
     # A bank id given twice: the second line is the same movement.
     assert _new_lines(["id:T1", "id:T1", "c"], ["1", "2", "3"], set(), set()) == [0, 2]
+
+
+def test_a_bank_id_line_among_fingerprinted_lines_leaves_their_keys_alone() -> None:
+    lkeys, mkeys = line_keys(7, LineColumns.of([LINES[2], LINES[0], LINES[1]]))
+    assert lkeys == [EXPECTED[0][2], EXPECTED[0][0], EXPECTED[0][1]]
+    assert mkeys == [EXPECTED[1][2], EXPECTED[1][0], EXPECTED[1][1]]

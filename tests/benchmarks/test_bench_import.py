@@ -71,6 +71,7 @@ def dispose(eng: Engine, path: Path) -> None:
 def csv_100k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("csv") / "100k.csv"
     write_csv_generic_en(p, specs(100_000))
+    os.sync()  # on disk before the clock starts (see main)
     return p
 
 
@@ -79,6 +80,7 @@ def camt_100k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("camt") / "100k.xml"
     write_camt053(p, IBAN, "EUR", Money(0, "EUR"), date(2026, 1, 1), specs(100_000),
                   date(2026, 12, 31), "BENCH")
+    os.sync()
     return p
 
 

@@ -466,15 +466,18 @@ class _Reader:
         errors_before = len(self.result.errors)
         own = account.replace(" ", "").upper()
         table = self.entries(entries, where, statement, created, own)
-        seen_ids: set[str] = set()
-        for bid, line, location in zip(table.columns["bank_transaction_id"],
-                                       table.columns["line"], table.columns["location"],
-                                       strict=True):
-            if bid:
-                if bid in seen_ids:
-                    self.result.report(self.file, line, f"bank transaction id {bid!r} appears "
-                                       "twice in this statement", Severity.WARNING, location)
-                seen_ids.add(bid)
+        ids = [bid for bid in table.columns["bank_transaction_id"] if bid]
+        if len(set(ids)) != len(ids):  # some id repeats: say where, in order
+            seen_ids: set[str] = set()
+            for bid, line, location in zip(table.columns["bank_transaction_id"],
+                                           table.columns["line"], table.columns["location"],
+                                           strict=True):
+                if bid:
+                    if bid in seen_ids:
+                        self.result.report(self.file, line, f"bank transaction id {bid!r} "
+                                           "appears twice in this statement", Severity.WARNING,
+                                           location)
+                    seen_ids.add(bid)
         statement.lines = table
         if len(self.result.errors) == errors_before:  # a refused entry would skew the sum
             self.check_balances(statement, table, st, where)

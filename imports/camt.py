@@ -37,7 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from imports.forked import Pending, can_fork
+from imports.forked import Pending, can_fork, pack_texts, unpack_texts
 from imports.limits import read_limited
 from imports.model import (
     Balance,
@@ -524,13 +524,17 @@ class _Reader:
             self.result.diagnostics.extend(diagnostics)
             return LineTable(cols)
         cut = int(n * _PARENT_SHARE)
-        with Pending(lambda: part(cut, n)) as rest:
+        def packed_part(lo: int, hi: int) -> tuple[dict[str, Any], list[Diagnostic]]:
+            cols, diagnostics = part(lo, hi)
+            return {name: pack_texts(values) for name, values in cols.items()}, diagnostics
+
+        with Pending(lambda: packed_part(cut, n)) as rest:
             parts = [part(0, cut), rest.result()]
         columns = LineTable.empty()
         for cols, diagnostics in parts:
             self.result.diagnostics.extend(diagnostics)
             for name, values in cols.items():
-                columns[name].extend(values)
+                columns[name].extend(unpack_texts(values))
         return LineTable(columns)
 
     def _iso_date(self, el: Element | None) -> date | None:

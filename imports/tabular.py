@@ -38,7 +38,7 @@ from typing import Any
 
 from babel import Locale
 
-from imports.forked import Pending, can_fork
+from imports.forked import JoinedTexts, Pending, can_fork, pack_texts, unpack_texts
 from imports.limits import DEFAULT_MAX_UNPACKED_BYTES, MAX_COMPRESSION_RATIO, gc_paused
 from imports.model import (
     Balance,
@@ -776,7 +776,7 @@ def _money(minor: int, currency: str) -> Money:
 
 #: One statement's lines read by another process: (account, currency), columns (a column
 #: of one repeated value as ``(value, count)``) and running balances.
-_Part = tuple[tuple[str, str], dict[str, list[Any] | tuple[Any, int]], list[int | None]]
+_Part = tuple[tuple[str, str], dict[str, list[Any] | tuple[Any, int] | JoinedTexts], list[int | None]]
 
 
 @dataclass(slots=True)
@@ -975,7 +975,7 @@ class _Engine:
                 group = self.groups[key] = self.new_group(key)
             for name, values in columns.items():
                 group.columns[name].extend(
-                    repeat(*values) if isinstance(values, tuple) else values)
+                    repeat(*values) if isinstance(values, tuple) else unpack_texts(values))
             group.balances.extend(balances)
         self.diags.extend(diags)
 
@@ -1488,14 +1488,15 @@ def _read_tail(path: str | Path, profile: Profile, currency_hint: str | None, co
              for key, g in engine.groups.items()], engine.diags)
 
 
-def _packed(values: list[Any]) -> list[Any] | tuple[Any, int]:
+def _packed(values: list[Any]) -> list[Any] | tuple[Any, int] | JoinedTexts:
     """A column to send to the parent: ``(value, count)`` when every row has the same value
-    (file name, currency, flags), else the list.  Only texts, dates, flags and None are
-    packed: equal numbers can differ (``1 == True``, ``Decimal("1.0") == Decimal("1.00")``)."""
+    (file name, currency, flags), else the list (mostly distinct texts joined: see
+    :func:`~imports.forked.pack_texts`).  Only texts, dates, flags and None are packed
+    as one value: equal numbers can differ (``1 == True``, ``Decimal("1.0") == Decimal("1.00")``)."""
     first = values[0] if values else 0
     if (first is None or type(first) in (str, bool, date)) and values.count(first) == len(values):
         return first, len(values)
-    return values
+    return pack_texts(values)
 
 
 def read_xlsx(

@@ -27,6 +27,7 @@ needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="no fork here (or 
 def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(camt, "SPLIT_ENTRIES", 2)
     monkeypatch.setattr(camt, "_EXTRACT_CHUNK", 3)  # each process reads several slices
+    monkeypatch.setattr(forked, "_SAMPLE", 4)  # text columns of 4 lines travel joined
 
 
 def _both(data: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:

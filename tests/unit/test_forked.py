@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imports import forked
 from imports.forked import Pending
@@ -102,3 +106,37 @@ def test_a_result_that_cannot_be_loaded_is_computed_here(tmp_path: Path) -> None
         got = job.result()
     assert isinstance(got, _Unloadable)
     assert calls.read_text().split()[-1] == str(os.getpid())  # the child's, then this one
+
+
+def _round_trip(values: list[object]) -> list[object]:
+    return forked.unpack_texts(pickle.loads(pickle.dumps(forked.pack_texts(values))))
+
+
+def test_long_columns_of_distinct_texts_travel_as_one_string() -> None:
+    values = [f"line {i}, raw text" for i in range(5000)] + ["", "é ✓"]
+    packed = forked.pack_texts(values)
+    assert isinstance(packed, forked.JoinedTexts)
+    assert _round_trip(values) == values
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", "b"],  # short
+        [f"t{i}" for i in range(2000)] + [None],  # not all texts
+        [f"t{i}" for i in range(2000)] + [3],
+        [f"t{i}" for i in range(2000)] + ["a\x00b"],  # the separator inside a text
+        [f"Union {i % 10}" for i in range(5000)],  # mostly repeated: pickle shares them
+        list(range(5000)),
+    ],
+)
+def test_other_columns_travel_as_they_are(values: list[object]) -> None:
+    assert forked.pack_texts(values) is values
+    assert _round_trip(values) == values
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab\x00é \n")), min_size=4, max_size=40))
+def test_any_column_of_texts_comes_back_equal(values: list[str]) -> None:
+    with mock.patch.object(forked, "_SAMPLE", 4):  # columns this short are packed too
+        assert _round_trip(values) == values

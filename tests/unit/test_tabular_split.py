@@ -26,6 +26,7 @@ def split_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tabular, "SPLIT_BYTES", 1)
     monkeypatch.setattr(tabular, "BATCH_ROWS", 2)
     monkeypatch.setattr(tabular, "BLOCK_ROWS", 3)
+    monkeypatch.setattr(forked, "_SAMPLE", 4)  # text columns of 4 rows travel joined
 
 
 def _snapshot(result: ReadResult) -> tuple[list[Any], list[Any]]:

@@ -423,8 +423,13 @@ _COPIED = (
 
 
 def _capped(values: list[Any], size: int | None) -> list[Any]:
-    if size is None or max(map(len, values if None not in values else filter(None, values)),
-                           default=0) <= size:
+    if size is None:
+        return values
+    try:
+        longest = max(map(len, values), default=0)
+    except TypeError:  # a None among the texts (one pass more, only then)
+        longest = max(map(len, filter(None, values)), default=0)
+    if longest <= size:
         return values
     return [v[:size] if v else v for v in values]
 
@@ -451,7 +456,7 @@ def _line_rows(cols: dict[str, list[Any]], account_id: int, st_id: int, import_i
     rates = cols["exchange_rate"]
     if rates.count(None) != n:
         out["exchange_rate"] = [str(r) if r is not None else None for r in rates]
-    out["reversal"] = [bool(r) for r in cols["reversal"]]
+    out["reversal"] = list(map(bool, cols["reversal"]))
     return out
 
 

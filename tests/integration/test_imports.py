@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -178,3 +179,17 @@ def test_a_file_read_by_two_processes_stores_what_one_process_stores(
             for name, code in accounts.items()}
     assert len(rows["split"]) == 45
     assert rows["split"] == rows["whole"]
+
+
+def test_texts_longer_than_their_column_are_stored_cut_to_it(net: Engine, tmp_path: Path) -> None:
+    # PostgreSQL refuses a VARCHAR(500) value of 700 characters; SQLite would keep it all.
+    specs = lines_between(date(2026, 5, 1), date(2026, 5, 3))
+    specs[1] = dataclasses.replace(specs[1], counterparty="N" * 700, reference="R" * 600)
+    p = tmp_path / "long.csv"
+    write_csv_generic_en(p, specs)
+    assert store(net, p, allow_gap=True).new == 3
+    with unit_of_work(net) as conn:
+        stored = statements.iter_lines(conn, ACCOUNT)
+    names = [ln["counterparty_name"] for ln in stored]
+    refs = [ln["reference"] for ln in stored]
+    assert sorted(map(len, names)) == [3, 3, 500] and max(map(len, refs)) == 500

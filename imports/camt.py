@@ -524,6 +524,7 @@ class _Reader:
             self.result.diagnostics.extend(diagnostics)
             return LineTable(cols)
         cut = int(n * _PARENT_SHARE)
+
         def packed_part(lo: int, hi: int) -> tuple[dict[str, Any], list[Diagnostic]]:
             cols, diagnostics = part(lo, hi)
             return {name: pack_texts(values) for name, values in cols.items()}, diagnostics

@@ -50,9 +50,9 @@ parsing (no comment, CDATA or processing instruction; each ``<Ntry>`` closed by
 asks for a few hundred), each slice freed before the next.  A 100,000-entry
 camt.053 then takes a few MiB of tree at a time instead of ~600 MiB, and the
 page faults of building and freeing one big tree (over a second of system time
-in a fresh process) are gone.  The elements, lines and raw text are those of the whole tree; anything a
-slice cannot give exactly raises :class:`DetachFailed`, and the reader parses
-the whole tree instead.
+in a fresh process) are gone.  The elements, lines and raw text are those of
+the whole tree; anything a slice cannot give exactly raises
+:class:`DetachFailed`, and the reader parses the whole tree instead.
 
 This module must not import the database layer (it uses ``ledger.bulk``'s
 ``gc_paused`` through ``imports.limits``, which loads no database code).
@@ -159,6 +159,11 @@ class DetachFailed(Exception):
 
 class _PrologDone(Exception):
     """Internal: the root element was reached, the prolog is clean."""
+
+
+def _namespace(tag: str) -> str:
+    """``"{urn:...}Document"`` → ``"urn:..."``; ``""`` for a tag in no namespace."""
+    return tag[1 : tag.index("}")] if tag.startswith("{") else ""
 
 
 def local_name(tag: str) -> str:
@@ -309,8 +314,7 @@ def _outline_fits(root: Element, outline: _Outline, prefix: str) -> bool:
     placeholders = list(root.iter(_PLACEHOLDER))
     if len(placeholders) != len(outline.runs):
         return False
-    tag = root.tag
-    namespace = tag[1 : tag.index("}")] if tag.startswith("{") else ""
+    namespace = _namespace(root.tag)
     key = prefix[:-1] or None
     for n, p in enumerate(placeholders):
         parent = p.getparent()
@@ -384,8 +388,7 @@ class XmlDocument:
         self.data = data
         self.encoding = encoding
         self._prefix = prefix  # "camt:" when the root is written <camt:Document>
-        tag = root.tag
-        self.namespace = tag[1 : tag.index("}")] if tag.startswith("{") else ""
+        self.namespace = _namespace(root.tag)
         self._q = "{" + self.namespace + "}" if self.namespace else ""
         self._where: dict[Element, tuple[int, ...]] = {}
         # elements to locate, in the whole document (span None) or in the span of
@@ -615,7 +618,6 @@ class XmlDocument:
         if not pending:
             return
         offsets = self._start_offsets({tag for tag, _, span in pending if span is None})
-        count, newline = self.data.count, self._newline
         for tag, elements, span in pending:
             if span is None:
                 found, where, line, prev = offsets[tag], self._where, 1, 0
@@ -626,10 +628,7 @@ class XmlDocument:
                 if span is not None:
                     raise DetachFailed(f"{len(found)} <{tag}> tags for {len(elements)} elements")
                 continue  # never guess: leave these lines unknown
-            for off, el in zip(found, elements):
-                line += count(newline, prev, off)
-                prev = off
-                where[el] = (line, off)
+            where.update(zip(elements, zip(self._count_lines(found, prev, line), found)))
 
     def _start_offsets(self, tags: set[str]) -> dict[str, list[int]]:
         # One pass over the bytes finds the start tags of every name asked for.
@@ -738,18 +737,23 @@ class XmlDocument:
             return None, self._serialised(el)
         return w[0], self._source(el, w)
 
-    def _lines_at(self, offsets: list[int]) -> list[int]:
-        """The lines of ``offsets`` (ascending), counted from the last ones asked for."""
-        prev, line = self._line_mark
-        if offsets[0] < prev:
-            prev, line = 0, 1
+    def _count_lines(self, offsets: list[int], prev: int, line: int) -> list[int]:
+        """The lines of ``offsets`` (ascending, none before ``prev``, which is on ``line``)."""
         count, newline = self.data.count, self._newline
         lines = []
         for off in offsets:
             line += count(newline, prev, off)
             prev = off
             lines.append(line)
-        self._line_mark = (prev, line)
+        return lines
+
+    def _lines_at(self, offsets: list[int]) -> list[int]:
+        """The lines of ``offsets`` (ascending), counted from the last ones asked for."""
+        prev, line = self._line_mark
+        if offsets[0] < prev:
+            prev, line = 0, 1
+        lines = self._count_lines(offsets, prev, line)
+        self._line_mark = (offsets[-1], lines[-1])
         return lines
 
     def lines_and_raws(self, elements: list[Element]) -> tuple[list[int | None], list[str]]:
@@ -927,8 +931,8 @@ def parse_bytes(
     through :meth:`XmlDocument.detached`, whichever way the document was parsed.
     When their tags can be told from the bytes alone (see :func:`_cut`), the tree
     is the document's outline, without them: a 100,000-entry camt.053 is then
-    never in memory at once (100 MiB instead of 600 MiB for its trees), which
-    spares the page faults of building and freeing one big tree.  A slice that
+    never in memory at once (a few MiB of tree at a time instead of 600 MiB),
+    which spares the page faults of building and freeing one big tree.  A slice that
     does not read as it would in the whole document raises :class:`DetachFailed`;
     the reader then parses again without ``detach``.
     """

@@ -70,13 +70,13 @@ def check_currency(code: object) -> str:
 #: codes of list three that had none.  Codes without a minor unit (gold, SDR, test
 #: codes: "N.A." in the standard) are kept to 2 decimals, as CLDR does.
 _ISO_4217_DIGITS = {
-    **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"], 0
-    ),
+    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
+                     "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"], 0),
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
     "CLF": 4,
     "UYW": 4,
-    **dict.fromkeys(["ADP", "BEF", "BYR", "ESP", "GRD", "ITL", "LUF", "MGF", "PTE", "TRL", "XFU"], 0),
+    **dict.fromkeys(["ADP", "BEF", "BYR", "ESP", "GRD", "ITL", "LUF", "MGF", "PTE", "TRL",
+                     "XFU"], 0),
 }
 
 

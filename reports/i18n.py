@@ -48,7 +48,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal as _babel_format_decimal
 from babel.numbers import format_percent as _babel_format_percent
 
-from ledger.money import Money, format_amount
+from ledger.money import Money
 
 __all__ = [
     "DOMAIN",
@@ -163,7 +163,7 @@ def _loc(locale: str | Locale) -> Locale:
 
 def format_money(money: Money, locale: str | Locale) -> str:
     """``Money`` with its currency's digits for ``locale`` (``1 234,50 €``, ``5 000 F CFA``)."""
-    return format_amount(money.amount, money.currency, _loc(locale))
+    return money.format(_loc(locale))
 
 
 def format_date(value: date, locale: str | Locale, fmt: str = "medium") -> str:
